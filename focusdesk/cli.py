@@ -1,0 +1,393 @@
+"""`focusdesk` command line. Heavy imports happen inside the commands so `--help` stays instant."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+DEMO_PORT = 8766
+
+
+class CliError(Exception):
+    """A problem the person can fix; printed without a traceback, exit status 2."""
+
+
+def _database_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--database",
+        metavar="URL",
+        help="sqlite:///PATH or postgresql://… (default: $FOCUSDESK_DATABASE or a SQLite file in the user data dir)",
+    )
+
+
+def _settings(args):
+    from focusdesk.server.settings import Settings
+
+    settings = Settings()
+    if getattr(args, "database", None):
+        settings.database_url = args.database
+    return settings
+
+
+def _open_db(args):
+    from focusdesk.server.db import Database, DatabaseUnavailable
+
+    url = _settings(args).database_url
+    try:
+        db = Database(url)
+        db.migrate()
+    except DatabaseUnavailable as exc:
+        raise CliError(str(exc)) from None
+    except Exception as exc:
+        raise CliError(f"cannot open the database {url}: {exc}") from None
+    return db
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise CliError(f"cannot listen on {host}:{port} ({exc.strerror}); pass another --port") from None
+
+
+def _run_server(settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from focusdesk.server.app import create_app
+
+    _check_port_free(host, port)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        ws_per_message_deflate=False,
+    )
+    uvicorn.Server(config).run()
+
+
+# -- commands --------------------------------------------------------------------------------------
+
+
+def cmd_serve(args) -> int:
+    settings = _settings(args)
+    print(f"FocusDesk server: http://{args.host}:{args.port}  (API docs at /docs)", flush=True)
+    print(f"Database: {_safe_url(settings.database_url)}", flush=True)
+    _run_server(settings, args.host, args.port)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    import platformdirs
+
+    from focusdesk.server.demo import DEMO_ACCOUNTS, seed_demo
+    from focusdesk.server.settings import Settings
+
+    settings = Settings()
+    path = Path(args.data_dir or platformdirs.user_data_dir("focusdesk")) / "demo.db"
+    if args.fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    settings.database_url = f"sqlite:///{path}"
+    args.database = settings.database_url
+    db = _open_db(args)
+    print("Preparing the demo event…", flush=True)
+    event_id = seed_demo(db)
+    db.close()
+    url = f"http://{args.host}:{args.port}"
+    print(f"\nFocusDesk demo server: {url}   (API docs: {url}/docs)")
+    print(f"Demo event id {event_id}; database {path}")
+    print("Sign in with (POST /api/v1/auth/login):")
+    for a in DEMO_ACCOUNTS:
+        print(f"  {a.role:<11} {a.email:<32} password: {a.password}")
+    print("The desk TUI is not built yet; this demo runs the backend. Ctrl-C stops it.\n", flush=True)
+    _run_server(settings, args.host, args.port)
+    return 0
+
+
+def cmd_users_add(args) -> int:
+    import time
+
+    from focusdesk.domain.attendees import normalise_email
+    from focusdesk.domain.errors import DomainError
+    from focusdesk.domain.roles import ADMIN, Grant
+    from focusdesk.server.passwords import hash_password, password_problem
+    from focusdesk.server.store import accounts
+
+    if not args.password_stdin:
+        raise CliError("pass --password-stdin and pipe the password in (it never goes on the command line)")
+    password = sys.stdin.readline().rstrip("\r\n")
+    if (problem := password_problem(password)) is not None:
+        raise CliError(f"password {problem}")
+    if args.event is None and args.role != ADMIN:
+        raise CliError(f"a {args.role} works at an event: pass --event ID (only admins may span all events)")
+    email = normalise_email(args.email)
+    if "@" not in email:
+        raise CliError(f"'{args.email}' is not an email address")
+    db = _open_db(args)
+    hashed = hash_password(password)
+    grant = Grant(args.role, args.event)
+
+    def work(conn):
+        existing = accounts.find_user(conn, email)
+        if existing is None:
+            accounts.create_user(conn, email, hashed, [grant], args.name or "", time.time())
+            return "created"
+        accounts.add_grant(conn, existing["id"], grant)
+        return "updated (role added; password unchanged)"
+
+    try:
+        outcome = db.write_sync(work)
+    except DomainError as exc:
+        raise CliError(exc.message) from None
+    finally:
+        db.close()
+    scope = f"event {args.event}" if args.event else "all events"
+    print(f"User {email} {outcome}: {args.role} at {scope}")
+    return 0
+
+
+def cmd_users_list(args) -> int:
+    from focusdesk.server.store import accounts
+
+    db = _open_db(args)
+    try:
+        for u in db.read_sync(accounts.list_users):
+            roles = ", ".join(f"{g['role']}@{g['event_id'] or 'all'}" for g in u["grants"])
+            print(f"{u['id']:>4}  {u['email']:<36} {roles}{'  (disabled)' if u['disabled'] else ''}")
+    finally:
+        db.close()
+    return 0
+
+
+def cmd_events_add(args) -> int:
+    import time
+
+    from focusdesk.domain.errors import DomainError
+    from focusdesk.domain.events import validate_event
+    from focusdesk.server.store.events import create_event
+
+    try:
+        fields = validate_event(
+            {
+                "name": args.name,
+                "starts_on": args.starts,
+                "ends_on": args.ends or args.starts,
+                "timezone": args.timezone,
+                "status": args.status,
+            }
+        )
+    except DomainError as exc:
+        raise CliError(exc.message) from None
+    db = _open_db(args)
+    try:
+        record, _ = db.write_sync(lambda c: create_event(c, fields, time.time()))
+    finally:
+        db.close()
+    print(
+        f"Event {record['id']} created: {record['name']} ({record['starts_on']}..{record['ends_on']}, {record['timezone']})"
+    )
+    return 0
+
+
+def cmd_events_list(args) -> int:
+    from focusdesk.domain.roles import ADMIN, Grant, Principal
+    from focusdesk.server.store.events import list_events
+
+    everyone = Principal(user_id=0, email="cli", grants=(Grant(ADMIN, None),))
+    db = _open_db(args)
+    try:
+        for e in db.read_sync(lambda c: list_events(c, everyone)):
+            print(f"{e['id']:>4}  {e['name']:<40} {e['starts_on']}..{e['ends_on']}  {e['timezone']:<20} {e['status']}")
+    finally:
+        db.close()
+    return 0
+
+
+def cmd_import_attendees(args) -> int:
+    import time
+
+    from focusdesk.domain.csv_io import CsvFormatError, parse_attendee_csv
+    from focusdesk.domain.errors import DomainError
+    from focusdesk.server.store.attendees import apply_import, plan_import
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    try:
+        parsed = parse_attendee_csv(path.read_bytes(), encoding=args.encoding)
+    except CsvFormatError as exc:
+        where = f"row {exc.row}, " if exc.row else ""
+        raise CliError(f"{path}: {where}{exc.field}: {exc.reason}") from None
+    except LookupError:
+        raise CliError(f"unknown encoding '{args.encoding}'") from None
+    db = _open_db(args)
+
+    def work(conn):
+        plan = plan_import(conn, args.event, parsed, args.on_duplicate)
+        if not args.dry_run and not plan.errors:
+            apply_import(conn, args.event, plan, time.time())
+        return plan
+
+    try:
+        plan = (db.read_sync if args.dry_run else db.write_sync)(work)
+    except DomainError as exc:
+        raise CliError(exc.message) from None
+    finally:
+        db.close()
+    print(f"{path.name}: {plan.total_rows} row(s) read")
+    for e in plan.errors:
+        print(f"  row {e['row']}: {e['field']}: {e['reason']}")
+    for s in plan.skipped:
+        ex = s["existing"]
+        print(
+            f"  row {s['row']}: {s['email']} already registered as {ex['name']} (#{ex['registration_number']}) — skipped"
+        )
+    verb = "would create" if args.dry_run else "created"
+    if plan.errors:
+        print(
+            f"{len(plan.errors)} error(s): nothing {'would be ' if args.dry_run else ''}imported. Fix the rows above and try again."
+        )
+        return 1
+    print(
+        f"{verb} {len(plan.creates)}, {'would update' if args.dry_run else 'updated'} {len(plan.updates)}, skipped {len(plan.skipped)}"
+    )
+    return 0
+
+
+def cmd_export_attendees(args) -> int:
+    from focusdesk.domain.csv_io import export_attendees_csv
+    from focusdesk.domain.errors import DomainError
+    from focusdesk.server.store.attendees import export_rows
+
+    db = _open_db(args)
+    try:
+        rows = db.read_sync(lambda c: export_rows(c, args.event))
+    except DomainError as exc:
+        raise CliError(exc.message) from None
+    finally:
+        db.close()
+    text = export_attendees_csv(rows)
+    if args.excel:
+        text = "\ufeff" + text
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8", newline="")
+        print(f"{len(rows)} attendee(s) written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    """The URL with any password masked, for printing."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+# -- parser ----------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from focusdesk import __version__
+
+    parser = argparse.ArgumentParser(prog="focusdesk", description="On-site operations for events and venues.")
+    parser.add_argument("--version", action="version", version=f"focusdesk {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="run the shared backend")
+    p.add_argument("--host", default=DEFAULT_HOST)
+    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    _database_arg(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="run a backend with a seeded demo event")
+    p.add_argument("--host", default=DEFAULT_HOST)
+    p.add_argument("--port", type=int, default=DEMO_PORT)
+    p.add_argument("--data-dir", help="where demo.db lives (default: the user data dir)")
+    p.add_argument("--fresh", action="store_true", help="throw away earlier demo data first")
+    p.set_defaults(func=cmd_demo)
+
+    users = sub.add_parser("users", help="staff accounts").add_subparsers(
+        dest="users_cmd", metavar="ACTION", required=True
+    )
+    p = users.add_parser("add", help="add an account, or a role to an existing one")
+    p.add_argument("email")
+    p.add_argument("--role", required=True, choices=["admin", "organizer", "staff", "technician"])
+    p.add_argument("--event", type=int, help="event id the role applies to (omit for an admin of all events)")
+    p.add_argument("--name", help="display name")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    _database_arg(p)
+    p.set_defaults(func=cmd_users_add)
+    p = users.add_parser("list", help="list accounts and their roles")
+    _database_arg(p)
+    p.set_defaults(func=cmd_users_list)
+
+    evs = sub.add_parser("events", help="events").add_subparsers(dest="events_cmd", metavar="ACTION", required=True)
+    p = evs.add_parser("add", help="create an event")
+    p.add_argument("name")
+    p.add_argument("--starts", required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--ends", metavar="YYYY-MM-DD")
+    p.add_argument("--timezone", required=True, help="IANA zone, e.g. Europe/Berlin")
+    p.add_argument("--status", default="open", choices=["draft", "open", "closed"])
+    _database_arg(p)
+    p.set_defaults(func=cmd_events_add)
+    p = evs.add_parser("list", help="list events")
+    _database_arg(p)
+    p.set_defaults(func=cmd_events_list)
+
+    imp = sub.add_parser("import", help="import data").add_subparsers(dest="import_cmd", metavar="WHAT", required=True)
+    p = imp.add_parser("attendees", help="import attendees from CSV (all rows or none)")
+    p.add_argument("file")
+    p.add_argument("--event", type=int, required=True)
+    p.add_argument("--dry-run", action="store_true", help="only report what would happen")
+    p.add_argument(
+        "--on-duplicate",
+        choices=["skip", "update", "error"],
+        default="skip",
+        help="rows whose email is already registered (default: skip)",
+    )
+    p.add_argument("--encoding", default="utf-8")
+    _database_arg(p)
+    p.set_defaults(func=cmd_import_attendees)
+
+    exp = sub.add_parser("export", help="export data").add_subparsers(dest="export_cmd", metavar="WHAT", required=True)
+    p = exp.add_parser("attendees", help="export attendees as CSV")
+    p.add_argument("--event", type=int, required=True)
+    p.add_argument("--out", help="file to write (default: standard output)")
+    p.add_argument("--excel", action="store_true", help="start with a UTF-8 BOM for spreadsheet programs")
+    _database_arg(p)
+    p.set_defaults(func=cmd_export_attendees)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        print("\nThe desk TUI is not built yet: run `focusdesk demo` or `focusdesk serve`.")
+        return 0
+    try:
+        return args.func(args)
+    except CliError as exc:
+        print(f"focusdesk: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Domain refusals: a machine-readable code plus a message a person can act on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One invalid field: where it is and why it was refused."""
+
+    field: str
+    reason: str
+
+
+class DomainError(Exception):
+    """A request the rules refuse. Never retried; shown to the person with its reason."""
+
+    def __init__(self, code: str, message: str, problems: list[FieldProblem] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.problems = problems or []
+
+
+class ValidationFailed(DomainError):
+    """Input that breaks a field rule; carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[FieldProblem]):
+        summary = "; ".join(f"{p.field}: {p.reason}" for p in problems[:5])
+        super().__init__("invalid_input", f"Invalid input — {summary}", problems)

@@ -1,0 +1,73 @@
+"""Who may do what. Roles are granted per event (or for all events with no event)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ADMIN = "admin"
+ORGANIZER = "organizer"
+STAFF = "staff"
+TECHNICIAN = "technician"
+ROLES = (ADMIN, ORGANIZER, STAFF, TECHNICIAN)
+
+# Permissions that apply within one event.
+EVENT_READ = "event.read"
+EVENT_UPDATE = "event.update"
+ATTENDEE_READ = "attendee.read"
+ATTENDEE_WRITE = "attendee.write"
+ATTENDEE_EXPORT = "attendee.export"
+CHECKIN = "checkin"
+COUNTS_READ = "counts.read"
+# Permissions that span the whole installation: only an admin granted for all events has them.
+EVENT_CREATE = "event.create"
+USERS_MANAGE = "users.manage"
+STATIONS_MANAGE = "stations.manage"
+
+_EVENT_PERMISSIONS: dict[str, frozenset[str]] = {
+    ADMIN: frozenset({EVENT_READ, EVENT_UPDATE, ATTENDEE_READ, ATTENDEE_WRITE, ATTENDEE_EXPORT, CHECKIN, COUNTS_READ}),
+    ORGANIZER: frozenset(
+        {EVENT_READ, EVENT_UPDATE, ATTENDEE_READ, ATTENDEE_WRITE, ATTENDEE_EXPORT, CHECKIN, COUNTS_READ}
+    ),
+    STAFF: frozenset({EVENT_READ, ATTENDEE_READ, CHECKIN, COUNTS_READ}),
+    # Technicians pair printers and watch devices; they see the event, not the attendee list.
+    TECHNICIAN: frozenset({EVENT_READ, COUNTS_READ}),
+}
+_GLOBAL_PERMISSIONS = frozenset({EVENT_CREATE, USERS_MANAGE, STATIONS_MANAGE})
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    event_id: int | None  # None: every event
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in person (and desk) behind a request."""
+
+    user_id: int
+    email: str
+    grants: tuple[Grant, ...]
+    station_id: str | None = None
+    station_name: str | None = None
+    token_id: int | None = None
+
+    def can(self, permission: str, event_id: int | None = None) -> bool:
+        if permission in _GLOBAL_PERMISSIONS:
+            return any(g.role == ADMIN and g.event_id is None for g in self.grants)
+        return any(
+            permission in _EVENT_PERMISSIONS[g.role] and (g.event_id is None or g.event_id == event_id)
+            for g in self.grants
+        )
+
+    @property
+    def all_events(self) -> bool:
+        """True when some grant covers every event."""
+        return any(g.event_id is None for g in self.grants)
+
+    def event_ids(self) -> set[int]:
+        return {g.event_id for g in self.grants if g.event_id is not None}
+
+
+def permissions_of(role: str) -> frozenset[str]:
+    return _EVENT_PERMISSIONS[role]

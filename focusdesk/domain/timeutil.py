@@ -1,0 +1,17 @@
+"""Time as the server stores it: float seconds since the epoch, rendered as ISO 8601 UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def to_iso(ts: float | None) -> str | None:
+    """Render epoch seconds as ISO 8601 UTC with millisecond precision and a `Z`."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def from_datetime(value: datetime) -> float:
+    """Epoch seconds of an aware datetime (naive ones are refused at the edge)."""
+    return value.timestamp()

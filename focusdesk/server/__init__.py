@@ -1,0 +1,1 @@
+"""The FocusDesk backend: FastAPI app, store, change log, auth. Never imports station/ or tui/."""

@@ -1,0 +1,50 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from focusdesk import __version__
+from focusdesk.server.bodylimit import BodyLimitMiddleware
+from focusdesk.server.db import Database
+from focusdesk.server.errors import install_error_handlers
+from focusdesk.server.routers import attendees, auth, commands, events, health, sync
+from focusdesk.server.settings import Settings
+from focusdesk.server.state import ServerState
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        db = Database(settings.database_url)
+        await asyncio.to_thread(db.migrate)
+        db.start()
+        app.state.focusdesk = ServerState.create(settings, db)
+        try:
+            yield
+        finally:
+            await db.aclose()
+
+    app = FastAPI(
+        title="FocusDesk",
+        version=__version__,
+        summary="On-site operations for events: check-in desks, attendees, live state.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default=settings.max_body_bytes,
+        overrides={"/attendees/import": settings.max_import_bytes},
+    )
+    app.include_router(health.router)
+    for module in (auth, events, attendees, commands, sync):
+        app.include_router(module.router, prefix=API_PREFIX)
+    return app

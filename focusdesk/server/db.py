@@ -1,0 +1,355 @@
+"""Database access: every unit of work is a plain function ``fn(conn) -> T`` over SQLAlchemy Core.
+
+Why functions rather than sessions: the same store code then runs unchanged on
+
+* **SQLite** — one writer thread owns the only write connection and *group-commits*: every unit of work
+  queued while the previous transaction ran goes into the next transaction, each under its own
+  SAVEPOINT, and all are answered only after the single COMMIT. SQLite allows one writer at a time
+  anyway; doing it in one thread removes "database is locked" entirely and turns N commits into one.
+  Readers use a separate pool (WAL lets them read while the writer writes).
+* **PostgreSQL** — an asyncpg engine runs the same function inside ``AsyncConnection.run_sync``;
+  concurrent transactions serialise on the ``scope_head`` row lock where they must.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import QueuePool
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Work = Callable[[Connection], T]
+
+MAX_GROUP = 128  # units of work per group commit; bounds the latency one group can add
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or opened; says which and why."""
+
+
+def sqlite_url_for(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _sqlite_engine(url: str, *, writer: bool, pool_size: int) -> Engine:
+    engine = create_engine(
+        url,
+        poolclass=QueuePool,
+        pool_size=pool_size,
+        max_overflow=0 if writer else 8,
+        connect_args={"check_same_thread": False, "timeout": 30},
+    )
+    begin_sql = "BEGIN IMMEDIATE" if writer else "BEGIN"
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # pragma: no cover - trivial
+        # Take transaction control away from the sqlite3 module so BEGIN is ours (IMMEDIATE for the
+        # writer: it holds the write lock from the start and never has to upgrade a read lock).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a commit survives a process crash (kill -9); only an OS crash or power
+        # loss can lose the last transactions, and the server runs behind no such promise.
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # pragma: no cover - trivial
+        conn.exec_driver_sql(begin_sql)
+
+    return engine
+
+
+MergeFn = Callable[[Connection, list[Any]], list[Any]]
+
+
+class _Job:
+    """One queued unit of work: a plain ``fn(conn)``, or a payload for a mergeable ``merge_fn``."""
+
+    __slots__ = ("fn", "future", "merge_fn", "payload")
+
+    def __init__(self, fn: Work | None, merge_fn: MergeFn | None = None, payload: Any = None):
+        self.fn = fn
+        self.merge_fn = merge_fn
+        self.payload = payload
+        self.future: concurrent.futures.Future = concurrent.futures.Future()
+
+    def run_alone(self, conn: Connection) -> Any:
+        if self.merge_fn is not None:
+            return self.merge_fn(conn, [self.payload])[0]
+        return self.fn(conn)
+
+
+class _GroupCommitWriter:
+    """The single SQLite writer: runs queued units of work in shared transactions.
+
+    Units submitted with the same ``merge_fn`` are handed to it together, so it can do for many
+    requests what it would do for one (one query for all the rows they touch, one ``executemany`` per
+    table). If a merged pass fails, each of its units is retried alone so only the culprit fails.
+    """
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="db-writer", daemon=True)
+        self._stopped = False
+        self.groups = 0
+        self.units = 0
+        self._thread.start()
+
+    def submit(self, job: _Job) -> concurrent.futures.Future:
+        if self._stopped:
+            raise DatabaseUnavailable("the database writer has been shut down")
+        self._queue.put(job)
+        return job.future
+
+    def stop(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        conn = self._engine.connect()
+        try:
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    return
+                group = [item]
+                while len(group) < MAX_GROUP:
+                    try:
+                        nxt = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None:
+                        self._queue.put(None)  # finish this group, then stop
+                        break
+                    group.append(nxt)
+                self._run_group(conn, group)
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _units(jobs: list[_Job]) -> list[list[_Job]]:
+        """Plain jobs alone; mergeable jobs with the same merge_fn together, at the first one's place."""
+        units: list[list[_Job]] = []
+        by_fn: dict[MergeFn, list[_Job]] = {}
+        for job in jobs:
+            if job.merge_fn is None:
+                units.append([job])
+            elif job.merge_fn in by_fn:
+                by_fn[job.merge_fn].append(job)
+            else:
+                by_fn[job.merge_fn] = [job]
+                units.append(by_fn[job.merge_fn])
+        return units
+
+    def _run_group(self, conn: Connection, group: list[_Job]) -> None:
+        live = [job for job in group if job.future.set_running_or_notify_cancel()]
+        if not live:
+            return
+        units = self._units(live)
+        # With a single job there is nothing to isolate: its failure fails the transaction.
+        isolate = len(live) > 1
+        outcomes: dict[int, tuple[bool, Any]] = {}
+        try:
+            with conn.begin():
+                for unit in units:
+                    if unit[0].merge_fn is not None and len(unit) > 1:
+                        try:
+                            with conn.begin_nested():
+                                results = unit[0].merge_fn(conn, [j.payload for j in unit])
+                            for job, result in zip(unit, results, strict=True):
+                                outcomes[id(job)] = (True, result)
+                            continue
+                        except Exception:
+                            log.warning("merged write of %d units failed; retrying each alone", len(unit))
+                    for job in unit:
+                        outcomes[id(job)] = self._run_one(conn, job, isolate)
+        except Exception as exc:
+            for job in live:
+                job.future.set_exception(exc)
+            if not isinstance(exc, _EXPECTED_UNIT_ERRORS):
+                log.exception("write transaction failed; %d unit(s) answered with the error", len(live))
+            return
+        self.groups += 1
+        self.units += len(live)
+        # Answer only after COMMIT: an acknowledged write is a durable write.
+        for job in live:
+            ok, value = outcomes[id(job)]
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+
+    @staticmethod
+    def _run_one(conn: Connection, job: _Job, isolate: bool) -> tuple[bool, Any]:
+        if not isolate:
+            return True, job.run_alone(conn)
+        try:
+            with conn.begin_nested():
+                return True, job.run_alone(conn)
+        except Exception as exc:  # one unit's failure must not sink the others
+            return False, exc
+
+
+def _expected_errors() -> tuple[type[Exception], ...]:
+    from focusdesk.domain.errors import DomainError
+
+    return (DomainError,)
+
+
+_EXPECTED_UNIT_ERRORS = _expected_errors()
+
+
+class Database:
+    """Run units of work against the configured database (see module docstring)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            if parsed.database in (None, "", ":memory:"):
+                raise DatabaseUnavailable("an in-memory SQLite database cannot be shared; give a file path")
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            self._write_engine = _sqlite_engine(url, writer=True, pool_size=1)
+            self._read_engine = _sqlite_engine(url, writer=False, pool_size=4)
+            self._writer: _GroupCommitWriter | None = None
+            self._async_engine = None
+        elif self.dialect == "postgresql":
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            async_url = parsed.set(drivername="postgresql+asyncpg")
+            self._async_engine = create_async_engine(async_url, pool_size=10, max_overflow=10)
+            # No synchronous engine: the CLI drives this async one through a private event loop.
+            self._write_engine = None
+            self._read_engine = None
+            self._writer = None
+        else:
+            raise DatabaseUnavailable(f"unsupported database '{self.dialect}': use sqlite:///PATH or postgresql://…")
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (idempotent)."""
+        from focusdesk.server.migrate import upgrade_to_head
+
+        if self.dialect == "sqlite":
+            with self._write_engine.connect() as conn:
+                upgrade_to_head(conn)
+        else:
+            _run_blocking(self._migrate_async())
+
+    async def _migrate_async(self) -> None:
+        from focusdesk.server.migrate import upgrade_to_head
+
+        async with self._async_engine.connect() as conn:
+            await conn.run_sync(upgrade_to_head)
+
+    def start(self) -> None:
+        if self.dialect == "sqlite" and self._writer is None:
+            self._writer = _GroupCommitWriter(self._write_engine)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.stop()
+            self._writer = None
+        if self._write_engine is not None:
+            self._write_engine.dispose()
+            self._read_engine.dispose()
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)
+        if self._async_engine is not None:
+            await self._async_engine.dispose()
+
+    # -- units of work ---------------------------------------------------------------------------
+
+    async def write(self, fn: Work[T]) -> T:
+        """Run ``fn`` in a write transaction; returns once it is committed."""
+        if self.dialect == "sqlite":
+            return await asyncio.wrap_future(self._sqlite_writer().submit(_Job(fn)))
+        async with self._async_engine.begin() as conn:
+            return await conn.run_sync(fn)
+
+    async def write_merged(self, merge_fn: MergeFn, payload: Any) -> Any:
+        """Like :meth:`write` for ``merge_fn(conn, [payload])[0]``, but concurrent calls with the
+        same ``merge_fn`` may be applied together in one pass (see :class:`_GroupCommitWriter`)."""
+        if self.dialect == "sqlite":
+            job = _Job(None, merge_fn, payload)
+            return await asyncio.wrap_future(self._sqlite_writer().submit(job))
+        async with self._async_engine.begin() as conn:
+            return (await conn.run_sync(merge_fn, [payload]))[0]
+
+    def _sqlite_writer(self) -> _GroupCommitWriter:
+        if self._writer is None:
+            self.start()
+        return self._writer
+
+    async def read(self, fn: Work[T]) -> T:
+        """Run ``fn`` in one read transaction (a consistent snapshot)."""
+        if self.dialect == "sqlite":
+            return await asyncio.to_thread(self.read_sync, fn)
+        async with self._async_engine.connect() as conn, conn.begin():
+            return await conn.run_sync(fn)
+
+    def write_sync(self, fn: Work[T]) -> T:
+        """Blocking write for the CLI and scripts (no server loop involved)."""
+        if self.dialect == "sqlite":
+            if self._writer is not None:
+                return self._writer.submit(_Job(fn)).result()
+            with self._write_engine.begin() as conn:
+                return fn(conn)
+        return _run_blocking(self.write(fn))
+
+    def read_sync(self, fn: Work[T]) -> T:
+        if self.dialect == "sqlite":
+            with self._read_engine.begin() as conn:
+                return fn(conn)
+        return _run_blocking(self.read(fn))
+
+    def ping(self) -> bool:
+        try:
+            self.read_sync(lambda c: c.execute(text("SELECT 1")).scalar())
+            return True
+        except Exception:
+            return False
+
+    async def aping(self) -> bool:
+        try:
+            await self.read(lambda c: c.execute(text("SELECT 1")).scalar())
+            return True
+        except Exception:
+            return False
+
+    @property
+    def writer_stats(self) -> dict[str, int]:
+        w = self._writer
+        return {"groups": w.groups, "units": w.units} if w else {"groups": 0, "units": 0}
+
+
+def _run_blocking(coro):
+    """Run a coroutine to completion from synchronous code (CLI paths on PostgreSQL)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+__all__ = ["Database", "DatabaseUnavailable", "sqlite_url_for"]

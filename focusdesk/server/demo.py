@@ -1,0 +1,87 @@
+"""Seed a demo event: ~1,500 attendees, demo accounts, and some check-ins already made at a demo desk."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from focusdesk.domain.attendees import validate_attendee
+from focusdesk.domain.demo_data import DEMO_EVENT, demo_attendees
+from focusdesk.domain.events import validate_event
+from focusdesk.domain.roles import ADMIN, ORGANIZER, STAFF, TECHNICIAN, Grant, Principal
+from focusdesk.server.db import Database
+from focusdesk.server.passwords import hash_password
+from focusdesk.server.schema import attendees, events
+from focusdesk.server.store import accounts
+from focusdesk.server.store.attendees import ImportPlan, apply_import
+from focusdesk.server.store.commands import CommandIn, apply_batch, ensure_station
+from focusdesk.server.store.events import create_event
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    password: str
+    role: str
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("organizer@demo.focusdesk.test", "organizer-demo", ORGANIZER),
+    DemoAccount("staff@demo.focusdesk.test", "staff-demo-pass", STAFF),
+    DemoAccount("tech@demo.focusdesk.test", "tech-demo-pass", TECHNICIAN),
+    DemoAccount("admin@demo.focusdesk.test", "admin-demo-pass", ADMIN),
+)
+DEMO_STATION = ("demo-seed-desk", "Desk 1")
+
+
+def demo_event_id(conn: Connection) -> int | None:
+    return conn.execute(select(events.c.id).where(events.c.name == DEMO_EVENT["name"])).scalar()
+
+
+def seed_demo(db: Database, *, attendee_count: int = 1500, checked_in_share: float = 0.2) -> int:
+    """Create the demo event once; returns its id (existing demo data is left as it is)."""
+    existing = db.read_sync(demo_event_id)
+    if existing is not None:
+        return existing
+    now = time.time()
+    fields = validate_event(DEMO_EVENT)
+    record, _ = db.write_sync(lambda c: create_event(c, fields, now))
+    event_id = record["id"]
+    people = [validate_attendee(p) for p in demo_attendees(attendee_count)]
+    plan = ImportPlan(total_rows=len(people), creates=list(enumerate(people, start=2)))
+    db.write_sync(lambda c: apply_import(c, event_id, plan, now))
+
+    hashes = {a.email: hash_password(a.password) for a in DEMO_ACCOUNTS}
+
+    def add_accounts(conn: Connection) -> None:
+        for a in DEMO_ACCOUNTS:
+            grant = Grant(a.role, None if a.role == ADMIN else event_id)
+            accounts.create_user(conn, a.email, hashes[a.email], [grant], a.role.title(), now)
+        ensure_station(conn, DEMO_STATION[0], DEMO_STATION[1], now)
+
+    db.write_sync(add_accounts)
+
+    # Some people are already in, checked in at the demo desk over the last two hours.
+    ids = db.read_sync(
+        lambda c: list(c.execute(select(attendees.c.id).where(attendees.c.event_id == event_id)).scalars())
+    )
+    rng = random.Random(7)
+    chosen = rng.sample(ids, int(len(ids) * checked_in_share))
+    desk = Principal(
+        user_id=1,
+        email="seed",
+        grants=(Grant(ORGANIZER, event_id),),
+        station_id=DEMO_STATION[0],
+        station_name=DEMO_STATION[1],
+    )
+    start = now - 2 * 3600
+    commands = [
+        CommandIn(i + 1, "checkin", {"event_id": event_id, "attendee_id": a}, start + i * (7200 / max(1, len(chosen))))
+        for i, a in enumerate(chosen)
+    ]
+    for offset in range(0, len(commands), 200):
+        db.write_sync(lambda c, part=commands[offset : offset + 200]: apply_batch(c, desk, part))
+    return event_id

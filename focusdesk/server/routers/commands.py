@@ -1,0 +1,57 @@
+"""`POST /api/v1/commands`: a desk's numbered commands, applied exactly once."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+
+from focusdesk.domain.roles import Principal
+from focusdesk.server.api_models import CommandsIn, CommandsOut, ErrorOut
+from focusdesk.server.deps import authenticated
+from focusdesk.server.errors import ApiError
+from focusdesk.server.state import ServerState, get_state
+from focusdesk.server.store.commands import CommandIn, apply_batches
+
+router = APIRouter(tags=["commands"])
+
+
+@router.post(
+    "/commands",
+    response_model=CommandsOut,
+    responses={
+        400: {"model": ErrorOut},
+        401: {"model": ErrorOut},
+        409: {"model": ErrorOut, "description": "A gap: resend from `resend_from`."},
+        422: {"model": ErrorOut},
+    },
+)
+async def post_commands(
+    body: CommandsIn, principal: Principal = Depends(authenticated), state: ServerState = Depends(get_state)
+):
+    """Apply a batch of consecutive commands from this desk.
+
+    Replays (cmd_seq at or below the desk's watermark) are answered from the stored results with no
+    second effect; a batch that starts past watermark+1 gets 409 `resend_from`. A command the rules
+    refuse is answered `rejected` with a code: final, never to be retried.
+    """
+    if not principal.station_id:
+        raise ApiError(
+            "not_a_desk",
+            "Commands come from a desk: sign in with station_id and station_name to get a desk token.",
+        )
+    commands = [
+        CommandIn(c.cmd_seq, c.type, c.args, c.device_time.timestamp() if c.device_time else None)
+        for c in body.commands
+    ]
+    outcome = await state.db.write_merged(apply_batches, (principal, commands))
+    results = ",".join(outcome.results)
+    if outcome.resend_from is not None:
+        content = (
+            f'{{"code":"resend_from","message":"Commands {outcome.resend_from}..'
+            f'{commands[0].cmd_seq - 1} never arrived; resend from {outcome.resend_from}.",'
+            f'"resend_from":{outcome.resend_from},"last_cmd_seq":{outcome.last_cmd_seq},"results":[{results}]}}'
+        )
+        return Response(content, status_code=409, media_type="application/json")
+    # Results are stored as encoded JSON and sent as they are: no decode/encode on the hot path.
+    content = f'{{"last_cmd_seq":{outcome.last_cmd_seq},"results":[{results}]}}'
+    return Response(content, media_type="application/json")

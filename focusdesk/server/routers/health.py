@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from focusdesk import __version__
+from focusdesk.server.api_models import HealthOut
+from focusdesk.server.state import ServerState, get_state
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}})
+async def health(state: ServerState = Depends(get_state)):
+    """Liveness and database reachability, for load balancers and the desks' status bar."""
+    db_ok = await state.db.aping()
+    body = {
+        "status": "ok" if db_ok else "degraded",
+        "version": __version__,
+        "database": "ok" if db_ok else "unreachable",
+    }
+    return JSONResponse(body, status_code=200 if db_ok else 503)

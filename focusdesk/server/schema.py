@@ -1,0 +1,164 @@
+"""Database tables (SQLAlchemy Core). Portable between SQLite and PostgreSQL.
+
+Times are stored as float epoch seconds: the same on both databases, cheap to compare, and rendered as
+ISO 8601 at the API edge. JSON payloads are stored as text so they can be passed through to clients
+without being decoded and encoded again.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("starts_on", String(10), nullable=False),
+    Column("ends_on", String(10), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("next_reg_no", Integer, nullable=False, default=1),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+)
+
+attendees = Table(
+    "attendees",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("reg_no", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(254), nullable=True),
+    Column("company", String(200), nullable=False, default=""),
+    Column("ticket_type", String(64), nullable=False),
+    Column("custom", Text, nullable=False, default="{}"),
+    Column("status", String(16), nullable=False, default="registered"),
+    Column("qr_secret", String(128), nullable=False),
+    Column("checked_in", Boolean, nullable=False, default=False),
+    Column("checked_in_at", Double, nullable=True),
+    Column("checked_in_station", String(64), nullable=True),
+    Column("checkin_count", Integer, nullable=False, default=0),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    UniqueConstraint("event_id", "reg_no"),
+    UniqueConstraint("event_id", "email"),
+    # Per event, not global: an event copied from another (export, import) keeps its printed badges.
+    UniqueConstraint("event_id", "qr_secret"),
+)
+
+checkins = Table(
+    "checkins",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("attendee_id", String(64), ForeignKey("attendees.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("at", Double, nullable=False),
+    Column("recorded_at", Double, nullable=False),
+    Column("station_id", String(64), nullable=False),
+    Column("station_name", String(64), nullable=False),
+    Column("cmd_seq", Integer, nullable=False),
+    Column("user_id", Integer, nullable=True),
+    UniqueConstraint("station_id", "cmd_seq"),
+    Index("ix_checkins_attendee_id", "attendee_id"),
+    Index("ix_checkins_event_id_at", "event_id", "at"),
+)
+
+# One row per scope (an event's log is scope "event:<id>"): the head is bumped under this row's lock in
+# the same transaction as the change, which makes seq gap-free and commit order equal to seq order.
+scope_head = Table(
+    "scope_head",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("epoch", String(32), nullable=False),
+    Column("head_seq", Integer, nullable=False, default=0),
+    Column("min_seq", Integer, nullable=False, default=0),
+)
+
+change_log = Table(
+    "change_log",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", Double, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("entity_id", String(64), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("origin", String(64), nullable=False),
+)
+
+stations = Table(
+    "stations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("last_cmd_seq", Integer, nullable=False, default=0),
+    Column("created_at", Double, nullable=False),
+    Column("last_seen_at", Double, nullable=True),
+)
+
+command_results = Table(
+    "command_results",
+    metadata,
+    Column("station_id", String(64), primary_key=True),
+    Column("cmd_seq", Integer, primary_key=True, autoincrement=False),
+    Column("result", Text, nullable=False),
+    Column("at", Double, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False, default=""),
+    Column("password_hash", String(255), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", Double, nullable=False),
+)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), nullable=True),
+    UniqueConstraint("user_id", "role", "event_id"),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("station_id", String(64), nullable=True),
+    Column("created_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Column("revoked_at", Double, nullable=True),
+    Index("ix_tokens_station_id", "station_id"),
+)

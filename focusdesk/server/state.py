@@ -1,0 +1,64 @@
+"""What the running server shares between requests."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from focusdesk.server.db import Database
+from focusdesk.server.ratelimit import FailureWindow
+from focusdesk.server.settings import Settings
+from focusdesk.server.store.accounts import TokenCheck
+
+
+@dataclass
+class TokenCache:
+    """Recently checked tokens, so the hot path does not hit the database on every request."""
+
+    ttl_s: float
+    _entries: dict[str, tuple[float, TokenCheck]] = field(default_factory=dict)
+
+    def get(self, token: str) -> TokenCheck | None:
+        hit = self._entries.get(token)
+        if hit is None:
+            return None
+        cached_at, check = hit
+        now = time.monotonic()
+        if now - cached_at > self.ttl_s or (check.expires_at is not None and check.expires_at <= time.time()):
+            self._entries.pop(token, None)
+            return None
+        return check
+
+    def put(self, token: str, check: TokenCheck) -> None:
+        if len(self._entries) > 50_000:
+            self._entries.clear()
+        self._entries[token] = (time.monotonic(), check)
+
+    def clear(self) -> None:
+        """Forget everything (after a revocation: the next request re-reads the database)."""
+        self._entries.clear()
+
+
+@dataclass
+class ServerState:
+    settings: Settings
+    db: Database
+    tokens: TokenCache
+    login_by_email: FailureWindow
+    login_by_ip: FailureWindow
+
+    @classmethod
+    def create(cls, settings: Settings, db: Database) -> ServerState:
+        return cls(
+            settings=settings,
+            db=db,
+            tokens=TokenCache(settings.token_cache_s),
+            login_by_email=FailureWindow(settings.login_failures_per_email, settings.login_window_s),
+            login_by_ip=FailureWindow(settings.login_failures_per_ip, settings.login_window_s),
+        )
+
+
+def get_state(request: Request) -> ServerState:
+    return request.app.state.focusdesk

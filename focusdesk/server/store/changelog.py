@@ -1,0 +1,121 @@
+"""The per-scope change log: gap-free sequence numbers assigned under the scope_head row lock.
+
+Every change is appended in the same transaction as the change itself. The head is bumped with one
+``UPDATE … RETURNING`` which takes the row lock (PostgreSQL) or runs under the single writer (SQLite), so
+the order of commits equals the order of seq and a reader tailing ``seq > last`` can never skip one.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, select, update
+
+from focusdesk.server.schema import change_log, scope_head
+
+
+def event_scope(event_id: int) -> str:
+    return f"event:{event_id}"
+
+
+def parse_event_scope(scope: str) -> int | None:
+    prefix, _, rest = scope.partition(":")
+    if prefix != "event" or not rest.isdigit() or len(rest) > 18:
+        return None
+    return int(rest)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One committed change, ready to publish. ``data`` is already-encoded JSON."""
+
+    scope: str
+    seq: int
+    at: float
+    kind: str
+    entity_id: str
+    data: str
+    origin: str
+
+    def to_json(self) -> str:
+        """The `change` frame body, built around the stored JSON without decoding it."""
+        return (
+            f'{{"scope":{json.dumps(self.scope)},"seq":{self.seq},"kind":{json.dumps(self.kind)},'
+            f'"at":{self.at!r},"data":{self.data}}}'
+        )
+
+
+def create_scope(conn: Connection, scope: str) -> str:
+    epoch = secrets.token_hex(8)
+    conn.execute(insert(scope_head).values(scope=scope, epoch=epoch, head_seq=0, min_seq=0))
+    return epoch
+
+
+def append_changes(
+    conn: Connection,
+    scope: str,
+    entries: list[tuple[str, str, object]],
+    *,
+    origin: str | list[str],
+    now: float,
+) -> list[Change]:
+    """Append ``(kind, entity_id, data)`` entries to ``scope``'s log; returns them with their seq.
+
+    ``origin`` names who made the changes: one value for all, or one per entry.
+    """
+    if not entries:
+        return []
+    n = len(entries)
+    head = conn.execute(
+        update(scope_head)
+        .where(scope_head.c.scope == scope)
+        .values(head_seq=scope_head.c.head_seq + n)
+        .returning(scope_head.c.head_seq)
+    ).scalar_one()
+    first = head - n + 1
+    changes = [
+        Change(
+            scope=scope,
+            seq=first + i,
+            at=now,
+            kind=kind,
+            entity_id=entity_id,
+            data=data if isinstance(data, str) else json.dumps(data, separators=(",", ":")),
+            origin=origin if isinstance(origin, str) else origin[i],
+        )
+        for i, (kind, entity_id, data) in enumerate(entries)
+    ]
+    conn.execute(
+        insert(change_log),
+        [
+            {
+                "scope": c.scope,
+                "seq": c.seq,
+                "at": c.at,
+                "kind": c.kind,
+                "entity_id": c.entity_id,
+                "data": c.data,
+                "origin": c.origin,
+            }
+            for c in changes
+        ],
+    )
+    return changes
+
+
+def read_head(conn: Connection, scope: str):
+    return conn.execute(
+        select(scope_head.c.epoch, scope_head.c.head_seq, scope_head.c.min_seq).where(scope_head.c.scope == scope)
+    ).first()
+
+
+def read_changes(conn: Connection, scope: str, since: int, limit: int) -> list[Change]:
+    rows = conn.execute(
+        select(change_log)
+        .where(change_log.c.scope == scope, change_log.c.seq > since)
+        .order_by(change_log.c.seq)
+        .limit(limit)
+    )
+    return [Change(r.scope, r.seq, r.at, r.kind, r.entity_id, r.data, r.origin) for r in rows]

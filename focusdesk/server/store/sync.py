@@ -1,0 +1,63 @@
+"""Catching a desk up: a delta of the log when continuity is provable, else a snapshot.
+
+Both are read in one transaction, so a snapshot at seq S is exactly the state after change S. The
+answers are the same ``sub_ok`` payloads the live channel sends (DESIGN.md, "Live push").
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import Connection, select
+
+from focusdesk.domain.errors import DomainError
+from focusdesk.server.schema import attendees, checkins, events
+from focusdesk.server.store.changelog import parse_event_scope, read_changes, read_head
+from focusdesk.server.store.records import attendee_record, checkin_record, dumps, event_record
+
+DELTA_PAGE_MAX = 5000
+
+
+def unknown_scope(scope: str) -> DomainError:
+    return DomainError("not_found", f"no scope '{scope}' (scopes look like event:<id>)")
+
+
+def sync_payload(conn: Connection, scope: str, epoch: str | None, since: int | None, limit: int) -> str:
+    """The encoded `sub_ok` answer for a desk at ``(epoch, since)``."""
+    head = read_head(conn, scope)
+    if head is None:
+        raise unknown_scope(scope)
+    continuous = epoch == head.epoch and since is not None and head.min_seq <= since <= head.head_seq
+    if continuous:
+        changes = read_changes(conn, scope, since, limit)
+        more = bool(changes) and changes[-1].seq < head.head_seq
+        body = ",".join(c.to_json() for c in changes)
+        return (
+            f'{{"type":"sub_ok","mode":"delta","scope":{json.dumps(scope)},"epoch":"{head.epoch}",'
+            f'"head":{head.head_seq},"changes":[{body}],"more":{"true" if more else "false"}}}'
+        )
+    state = snapshot_state(conn, scope)
+    return (
+        f'{{"type":"sub_ok","mode":"snapshot","scope":{json.dumps(scope)},"epoch":"{head.epoch}",'
+        f'"seq":{head.head_seq},"head":{head.head_seq},"state":{dumps(state)}}}'
+    )
+
+
+def snapshot_state(conn: Connection, scope: str) -> dict:
+    event_id = parse_event_scope(scope)
+    if event_id is None:
+        raise unknown_scope(scope)
+    event = conn.execute(select(events).where(events.c.id == event_id)).mappings().first()
+    if event is None:
+        raise unknown_scope(scope)
+    people = conn.execute(
+        select(attendees).where(attendees.c.event_id == event_id).order_by(attendees.c.reg_no)
+    ).mappings()
+    facts = conn.execute(
+        select(checkins).where(checkins.c.event_id == event_id).order_by(checkins.c.at, checkins.c.id)
+    ).mappings()
+    return {
+        "event": event_record(event),
+        "attendees": [attendee_record(r) for r in people],
+        "checkins": [checkin_record(r) for r in facts],
+    }
