@@ -82,6 +82,13 @@ class LiveServer:
         """The running server's shared state (database, caches), for white-box assertions."""
         return self._app.state.focusdesk
 
+    def middleware(self, kind: type):
+        """The running instance of middleware class ``kind`` (Starlette builds the stack lazily)."""
+        layer = self._app.middleware_stack
+        while layer is not None and not isinstance(layer, kind):
+            layer = getattr(layer, "app", None)
+        return layer
+
     def start(self) -> LiveServer:
         self._app = create_app(self.settings)
         config = uvicorn.Config(self._app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 
+# Cached: a batch stamps many rows with the same few instants (its commit time, a desk's clock).
+@lru_cache(maxsize=4096)
 def to_iso(ts: float | None) -> str | None:
     """Render epoch seconds as ISO 8601 UTC with millisecond precision and a `Z`."""
     if ts is None:

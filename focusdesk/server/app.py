@@ -11,6 +11,7 @@ from focusdesk import __version__
 from focusdesk.server.bodylimit import BodyLimitMiddleware
 from focusdesk.server.db import Database
 from focusdesk.server.errors import install_error_handlers
+from focusdesk.server.fastpath import CommandsFastPath
 from focusdesk.server.routers import attendees, auth, commands, events, health, sync
 from focusdesk.server.settings import Settings
 from focusdesk.server.state import ServerState
@@ -44,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default=settings.max_body_bytes,
         overrides={"/attendees/import": settings.max_import_bytes},
     )
+    # Added last, so it runs first (inside only the server-error handler): see fastpath.py.
+    app.add_middleware(CommandsFastPath, path=API_PREFIX + commands.PATH, max_body=settings.max_body_bytes)
     app.include_router(health.router)
     for module in (auth, events, attendees, commands, sync):
         app.include_router(module.router, prefix=API_PREFIX)

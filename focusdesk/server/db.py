@@ -234,8 +234,13 @@ class Database:
             from sqlalchemy.ext.asyncio import create_async_engine
 
             async_url = parsed.set(drivername="postgresql+asyncpg")
+            from sqlalchemy.pool import NullPool
+
             self._async_engine = create_async_engine(async_url, pool_size=10, max_overflow=10)
-            # No synchronous engine: the CLI drives this async one through a private event loop.
+            # Synchronous callers (CLI, migrations, scripts) run each unit in a short-lived event loop;
+            # pooled asyncpg connections are tied to the loop that opened them, so they get an engine
+            # of their own that keeps none.
+            self._blocking_engine = create_async_engine(async_url, poolclass=NullPool)
             self._write_engine = None
             self._read_engine = None
             self._writer = None
@@ -257,7 +262,7 @@ class Database:
     async def _migrate_async(self) -> None:
         from focusdesk.server.migrate import upgrade_to_head
 
-        async with self._async_engine.connect() as conn:
+        async with self._blocking_engine.connect() as conn:
             await conn.run_sync(upgrade_to_head)
 
     def start(self) -> None:
@@ -314,13 +319,21 @@ class Database:
                 return self._writer.submit(_Job(fn)).result()
             with self._write_engine.begin() as conn:
                 return fn(conn)
-        return _run_blocking(self.write(fn))
+        return _run_blocking(self._blocking_unit(fn, write=True))
 
     def read_sync(self, fn: Work[T]) -> T:
         if self.dialect == "sqlite":
             with self._read_engine.begin() as conn:
                 return fn(conn)
-        return _run_blocking(self.read(fn))
+        return _run_blocking(self._blocking_unit(fn, write=False))
+
+    async def _blocking_unit(self, fn: Work[T], *, write: bool) -> T:
+        engine = self._blocking_engine
+        if write:
+            async with engine.begin() as conn:
+                return await conn.run_sync(fn)
+        async with engine.connect() as conn, conn.begin():
+            return await conn.run_sync(fn)
 
     def ping(self) -> bool:
         try:

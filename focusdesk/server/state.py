@@ -60,5 +60,6 @@ class ServerState:
         )
 
 
-def get_state(request: Request) -> ServerState:
+async def get_state(request: Request) -> ServerState:
+    # async on purpose: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per request.
     return request.app.state.focusdesk

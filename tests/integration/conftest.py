@@ -1,14 +1,81 @@
 from __future__ import annotations
 
+import asyncio
+import os
+import uuid
+
 import pytest
 
-from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, Api, LiveServer
+from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, Api, LiveServer, create_admin
+
+# Where the PostgreSQL runs of the integration tests go; FOCUSDESK_TEST_PG="" turns them off.
+PG_ADMIN_URL = os.environ.get("FOCUSDESK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _pg_unavailable_reason() -> str | None:
+    if not PG_ADMIN_URL:
+        return "FOCUSDESK_TEST_PG is empty: PostgreSQL runs are switched off"
+    try:
+        import asyncpg
+    except ImportError:
+        return "asyncpg is not installed"
+
+    async def probe():
+        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:  # any failure means: no usable server here
+        return f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({type(exc).__name__}: {exc})"
+    return None
+
+
+_PG_REASON: list[str | None] = []
+
+
+def pg_unavailable_reason() -> str | None:
+    if not _PG_REASON:
+        _PG_REASON.append(_pg_unavailable_reason())
+    return _PG_REASON[0]
+
+
+def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    async def run():
+        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
 
 
 @pytest.fixture
-def server(tmp_path):
-    """A fresh server on its own SQLite database."""
-    srv = LiveServer.on_sqlite(tmp_path).start()
+def pg_database():
+    """A fresh, empty PostgreSQL database for one test (dropped afterwards); skips if PG is absent."""
+    reason = pg_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    name = f"fd_test_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def server(request, tmp_path):
+    """A fresh server on its own database: every test that uses it runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        srv = LiveServer.on_sqlite(tmp_path)
+    else:
+        url = request.getfixturevalue("pg_database")
+        create_admin(url)
+        srv = LiveServer(database_url=url)
+    srv.start()
     yield srv
     srv.stop()
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
+from sqlalchemy import select
+
+from focusdesk.server.db import Database
+from focusdesk.server.schema import tokens, users
 from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, Api, LiveServer, add_user, make_event
 
 
@@ -39,10 +42,15 @@ def test_repeated_failures_are_rate_limited_with_retry_after(server):
 
 
 def test_passwords_and_tokens_are_stored_hashed(server, admin):
-    db_path = server.database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(db_path) as conn:
-        (stored_pw,) = conn.execute("select password_hash from users where email=?", (ADMIN_EMAIL,)).fetchone()
-        token_hashes = [r[0] for r in conn.execute("select token_hash from tokens")]
+    def read(conn):
+        pw = conn.execute(select(users.c.password_hash).where(users.c.email == ADMIN_EMAIL)).scalar_one()
+        return pw, list(conn.execute(select(tokens.c.token_hash)).scalars())
+
+    db = Database(server.database_url)
+    try:
+        stored_pw, token_hashes = db.read_sync(read)
+    finally:
+        db.close()
     assert stored_pw.startswith("scrypt$") and ADMIN_PASSWORD not in stored_pw
     assert admin.token not in token_hashes
     assert all(len(h) == 64 for h in token_hashes)

@@ -13,10 +13,11 @@ from focusdesk.server.state import ServerState, get_state
 from focusdesk.server.store.commands import CommandIn, apply_batches
 
 router = APIRouter(tags=["commands"])
+PATH = "/commands"
 
 
 @router.post(
-    "/commands",
+    PATH,
     response_model=CommandsOut,
     responses={
         400: {"model": ErrorOut},
@@ -39,6 +40,12 @@ async def post_commands(
             "not_a_desk",
             "Commands come from a desk: sign in with station_id and station_name to get a desk token.",
         )
+    return await apply_commands(state, principal, body)
+
+
+async def apply_commands(state: ServerState, principal: Principal, body: CommandsIn) -> Response:
+    """The endpoint's work once the caller is known to be a desk and the body is valid (shared with
+    the fast path in ``server/fastpath.py``)."""
     commands = [
         CommandIn(c.cmd_seq, c.type, c.args, c.device_time.timestamp() if c.device_time else None)
         for c in body.commands

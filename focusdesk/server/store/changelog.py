@@ -11,9 +11,10 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from focusdesk.server.schema import change_log, scope_head
+from focusdesk.server.store.prepared import Prepared
 
 
 def event_scope(event_id: int) -> str:
@@ -68,12 +69,9 @@ def append_changes(
     if not entries:
         return []
     n = len(entries)
-    head = conn.execute(
-        update(scope_head)
-        .where(scope_head.c.scope == scope)
-        .values(head_seq=scope_head.c.head_seq + n)
-        .returning(scope_head.c.head_seq)
-    ).scalar_one()
+    head = _BUMP_HEAD.scalar(conn, {"scope": scope, "n": n})
+    if head is None:
+        raise LookupError(f"no change log for scope {scope}")
     first = head - n + 1
     changes = [
         Change(
@@ -87,8 +85,8 @@ def append_changes(
         )
         for i, (kind, entity_id, data) in enumerate(entries)
     ]
-    conn.execute(
-        insert(change_log),
+    _INSERT_CHANGE.many(
+        conn,
         [
             {
                 "scope": c.scope,
@@ -103,6 +101,18 @@ def append_changes(
         ],
     )
     return changes
+
+
+# The head bump takes the scope_head row lock (PostgreSQL) for the rest of the transaction: that is
+# what keeps seq order equal to commit order.
+_BUMP_HEAD = Prepared(
+    update(scope_head)
+    .where(scope_head.c.scope == bindparam("scope"))
+    .values(head_seq=scope_head.c.head_seq + bindparam("n"))
+    .returning(scope_head.c.head_seq)
+)
+_CHANGE_COLUMNS = ("scope", "seq", "at", "kind", "entity_id", "data", "origin")
+_INSERT_CHANGE = Prepared(insert(change_log).values({c: bindparam(c) for c in _CHANGE_COLUMNS}))
 
 
 def read_head(conn: Connection, scope: str):

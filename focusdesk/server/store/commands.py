@@ -16,6 +16,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +34,7 @@ from focusdesk.domain.roles import CHECKIN, Principal
 from focusdesk.domain.timeutil import to_iso
 from focusdesk.server.schema import attendees, checkins, command_results, events, stations
 from focusdesk.server.store.changelog import Change, append_changes, event_scope
+from focusdesk.server.store.prepared import Prepared, PreparedIn
 from focusdesk.server.store.records import attendee_record, dumps
 
 COMMAND_TYPES = ("checkin", "undo_checkin", "walkin")
@@ -84,34 +86,23 @@ class _Batch:
         }
         if not ids:
             return
-        for row in self.conn.execute(select(attendees).where(attendees.c.id.in_(ids))).mappings():
-            self.attendees[row["id"]] = dict(row)
-        for row in self.conn.execute(
-            select(checkins).where(checkins.c.attendee_id.in_(self.attendees.keys()))
-        ).mappings():
-            self.facts.setdefault(row["attendee_id"], []).append(
-                rule.Fact(
-                    kind=row["kind"],
-                    at=row["at"],
-                    station_id=row["station_id"],
-                    station_name=row["station_name"],
-                    cmd_seq=row["cmd_seq"],
-                    recorded_at=row["recorded_at"],
-                )
+        for row in _ATTENDEES_WITH_EVENT.mappings(self.conn, sorted(ids)):
+            event = {"id": row["event_id"], "status": row.pop("ev_status"), "timezone": row.pop("ev_timezone")}
+            self.events.setdefault(event["id"], event)
+            self.attendees[row["id"]] = row
+        for attendee_id, kind, at, station_id, station_name, cmd_seq, recorded_at in _FACTS_OF.rows(
+            self.conn, list(self.attendees)
+        ):
+            self.facts.setdefault(attendee_id, []).append(
+                rule.Fact(kind, at, station_id, station_name, cmd_seq, recorded_at)
             )
 
     def event(self, event_id: int) -> dict[str, Any]:
         if event_id not in self.events:
-            row = (
-                self.conn.execute(
-                    select(events.c.id, events.c.status, events.c.timezone).where(events.c.id == event_id)
-                )
-                .mappings()
-                .first()
-            )
-            if row is None:
+            found = _EVENT.mappings(self.conn, {"event_id": event_id})
+            if not found:
                 raise DomainError("unknown_event", f"event {event_id} does not exist")
-            self.events[event_id] = dict(row)
+            self.events[event_id] = found[0]
         return self.events[event_id]
 
     def emit(self, event_id: int, kind: str, entity_id: str, data: object) -> None:
@@ -128,9 +119,8 @@ class _Batch:
             conn.execute(insert(attendees), [self.attendees[i] for i in sorted(self.new_ids)])
         updated = self.dirty_ids - self.new_ids
         if updated:
-            conn.execute(_UPDATE_CHECKIN_STATE, [_state_params(self.attendees[i]) for i in updated])
-        if self.fact_rows:
-            conn.execute(insert(checkins), self.fact_rows)
+            _UPDATE_CHECKIN_STATE.many(conn, [_state_params(self.attendees[i]) for i in sorted(updated)])
+        _INSERT_FACT.many(conn, self.fact_rows)
         per_payload: list[list[Change]] = [[] for _ in range(self.payload_index + 1)]
         for scope, entries in self.entries.items():
             owners = self.entry_owner[scope]
@@ -140,7 +130,51 @@ class _Batch:
         return per_payload
 
 
-_UPDATE_CHECKIN_STATE = (
+# -- hot-path statements (see prepared.py) -----------------------------------------------------------
+
+_ATTENDEES_WITH_EVENT = PreparedIn(
+    lambda ids: (
+        select(attendees, events.c.status.label("ev_status"), events.c.timezone.label("ev_timezone"))
+        .join(events, events.c.id == attendees.c.event_id)
+        .where(attendees.c.id.in_(ids))
+    )
+)
+_FACTS_OF = PreparedIn(
+    lambda ids: select(
+        checkins.c.attendee_id,
+        checkins.c.kind,
+        checkins.c.at,
+        checkins.c.station_id,
+        checkins.c.station_name,
+        checkins.c.cmd_seq,
+        checkins.c.recorded_at,
+    ).where(checkins.c.attendee_id.in_(ids))
+)
+_EVENT = Prepared(select(events.c.id, events.c.status, events.c.timezone).where(events.c.id == bindparam("event_id")))
+_FACT_COLUMNS = (
+    "event_id",
+    "attendee_id",
+    "kind",
+    "at",
+    "recorded_at",
+    "station_id",
+    "station_name",
+    "cmd_seq",
+    "user_id",
+)
+_INSERT_FACT = Prepared(insert(checkins).values({c: bindparam(c) for c in _FACT_COLUMNS}))
+_STATIONS = PreparedIn(
+    lambda ids: select(stations.c.id, stations.c.last_cmd_seq, stations.c.name).where(stations.c.id.in_(ids))
+)
+_STORED_RESULTS = PreparedIn(
+    lambda seqs: select(command_results.c.cmd_seq, command_results.c.result).where(
+        command_results.c.station_id == bindparam("station_id"), command_results.c.cmd_seq.in_(seqs)
+    )
+)
+_RESULT_COLUMNS = ("station_id", "cmd_seq", "result", "at")
+_INSERT_RESULT = Prepared(insert(command_results).values({c: bindparam(c) for c in _RESULT_COLUMNS}))
+
+_UPDATE_CHECKIN_STATE = Prepared(
     update(attendees)
     .where(attendees.c.id == bindparam("b_id"))
     .values(
@@ -180,6 +214,7 @@ def _unexpected_args(args: dict[str, Any], allowed: set[str], problems: list[Fie
         problems.append(FieldProblem(f"args.{key}", "is not a field of this command"))
 
 
+@lru_cache(maxsize=4096)  # repeats of one person name the same first check-in again and again
 def _local_hhmm(ts: float, tz_name: str) -> str:
     return datetime.fromtimestamp(ts, UTC).astimezone(ZoneInfo(tz_name)).strftime("%H:%M")
 
@@ -225,6 +260,7 @@ def _record(batch: _Batch, cmd: CommandIn, att: dict[str, Any], kind: str) -> di
         }
     )
     record = attendee_record(att)
+    record_json = dumps(record)  # encoded once, spliced into both the change and the result
     fact_public = {
         "kind": kind,
         "at": to_iso(fact.at),
@@ -232,10 +268,12 @@ def _record(batch: _Batch, cmd: CommandIn, att: dict[str, Any], kind: str) -> di
         "station_name": fact.station_name,
         "cmd_seq": fact.cmd_seq,
     }
-    batch.emit(att["event_id"], "checkin.recorded", att["id"], {"fact": fact_public, "attendee": record})
+    batch.emit(
+        att["event_id"], "checkin.recorded", att["id"], f'{{"fact":{dumps(fact_public)},"attendee":{record_json}}}'
+    )
 
     tz = batch.event(att["event_id"])["timezone"]
-    result: dict[str, Any] = {"status": "applied", "attendee": record, "lost": outcome.lost}
+    result: dict[str, Any] = {"status": "applied", ATTENDEE_JSON: record_json, "lost": outcome.lost}
     if outcome.already_in is not None:
         first = outcome.already_in
         result["already_checked_in"] = {"at": to_iso(first.at), "station": first.station_name}
@@ -396,6 +434,16 @@ def _refuse_duplicates(batch: _Batch, event_id: int, attendee_id: str, email: st
 _HANDLERS = {"checkin": _checkin, "undo_checkin": _undo, "walkin": _walkin}
 
 
+# A handler may put the attendee's record already encoded under this key; it is spliced in as "attendee".
+ATTENDEE_JSON = "_attendee_json"
+
+
+def _encode_answer(answer: dict[str, Any]) -> str:
+    record_json = answer.pop(ATTENDEE_JSON, None)
+    encoded = dumps(answer)
+    return encoded if record_json is None else f'{encoded[:-1]},"attendee":{record_json}}}'
+
+
 def _rejection(exc: DomainError) -> dict[str, Any]:
     out: dict[str, Any] = {"status": "rejected", "code": exc.code, "message": exc.message}
     if exc.problems:
@@ -404,6 +452,21 @@ def _rejection(exc: DomainError) -> dict[str, Any]:
 
 
 # -- the unit of work ----------------------------------------------------------------------------
+
+
+def ensure_stations(conn: Connection, desks: dict[str, str], now: float) -> dict[str, int]:
+    """Register desks (``station_id -> name``) or rename them, in one query; returns their watermarks."""
+    known = {sid: (last, name) for sid, last, name in _STATIONS.rows(conn, list(desks))}
+    watermarks: dict[str, int] = {}
+    for sid, name in desks.items():
+        if sid not in known:
+            watermarks[sid] = ensure_station(conn, sid, name, now)
+            continue
+        last, old_name = known[sid]
+        if old_name != name:
+            conn.execute(update(stations).where(stations.c.id == sid).values(name=name))
+        watermarks[sid] = last
+    return watermarks
 
 
 def ensure_station(conn: Connection, station_id: str, name: str, now: float) -> int:
@@ -424,7 +487,7 @@ def apply_batch(conn: Connection, principal: Principal, commands: list[CommandIn
     return apply_batches(conn, [(principal, commands)])[0]
 
 
-_UPDATE_WATERMARK = (
+_UPDATE_WATERMARK = Prepared(
     update(stations)
     .where(stations.c.id == bindparam("b_id"))
     .values(last_cmd_seq=bindparam("b_last"), last_seen_at=bindparam("b_seen"))
@@ -438,12 +501,11 @@ def apply_batches(conn: Connection, payloads: list[tuple[Principal, list[Command
     requests from the same desk in one pass behave exactly as if they had come one after the other.
     """
     now = time.time()
-    watermarks: dict[str, int] = {}
+    desks: dict[str, str] = {}
     for principal, _cmds in payloads:
-        sid = principal.station_id
-        assert sid, "the router only lets desk tokens send commands"
-        if sid not in watermarks:
-            watermarks[sid] = ensure_station(conn, sid, principal.station_name or sid, now)
+        assert principal.station_id, "the router only lets desk tokens send commands"
+        desks.setdefault(principal.station_id, principal.station_name or principal.station_id)
+    watermarks = ensure_stations(conn, desks, now)
 
     batch = _Batch(conn, now)
     batch.preload([c for _p, cmds in payloads for c in cmds])
@@ -470,7 +532,7 @@ def apply_batches(conn: Connection, payloads: list[tuple[Principal, list[Command
                 answer = {"cmd_seq": cmd.cmd_seq, **handler(batch, cmd)}
             except DomainError as exc:
                 answer = {"cmd_seq": cmd.cmd_seq, **_rejection(exc)}
-            encoded = dumps(answer)
+            encoded = _encode_answer(answer)
             results.append(encoded)
             result_rows.append({"station_id": sid, "cmd_seq": cmd.cmd_seq, "result": encoded, "at": now})
         if fresh:
@@ -480,11 +542,8 @@ def apply_batches(conn: Connection, payloads: list[tuple[Principal, list[Command
     batch.payload_index = len(payloads) - 1
     per_payload = batch.flush()
     if result_rows:
-        conn.execute(insert(command_results), result_rows)
-        conn.execute(
-            _UPDATE_WATERMARK,
-            [{"b_id": sid, "b_last": last, "b_seen": now} for sid, last in watermarks.items()],
-        )
+        _INSERT_RESULT.many(conn, result_rows)
+        _UPDATE_WATERMARK.many(conn, [{"b_id": sid, "b_last": last, "b_seen": now} for sid, last in watermarks.items()])
     for outcome, changes in zip(outcomes, per_payload, strict=True):
         outcome.changes = changes
     return outcomes
@@ -494,13 +553,7 @@ def _replayed_results(conn: Connection, station_id: str, seqs: list[int]) -> lis
     """Stored answers for commands already applied: the same answer, no second effect."""
     if not seqs:
         return []
-    stored = dict(
-        conn.execute(
-            select(command_results.c.cmd_seq, command_results.c.result).where(
-                command_results.c.station_id == station_id, command_results.c.cmd_seq.in_(seqs)
-            )
-        ).all()
-    )
+    stored = dict(_STORED_RESULTS.rows(conn, seqs, station_id=station_id))
     return [
         stored.get(seq) or dumps({"cmd_seq": seq, "status": "applied", "message": "already applied"}) for seq in seqs
     ]

@@ -54,6 +54,10 @@ def checkin_record(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+# One encoder, made once: json.dumps with non-default options builds a new encoder on every call.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def dumps(value: Any) -> str:
     """Compact JSON, UTF-8 kept readable (names are not escaped to \\uXXXX)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE(value)
