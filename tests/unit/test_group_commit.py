@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from focusdesk.server.db import Database, sqlite_url_for
+from tests.support import wait_until
 
 
 @pytest.fixture
@@ -81,3 +82,29 @@ def test_an_answer_means_committed(db, tmp_path):
             return other.execute("SELECT v FROM t WHERE k='seen'").fetchone()[0]
 
     assert asyncio.run(write_then_look()) == 7
+
+
+def test_checkpoints_run_beside_the_writer_and_shutdown_truncates_the_wal(tmp_path):
+    path = tmp_path / "cp.db"
+    database = Database(sqlite_url_for(path))
+    database.write_sync(lambda c: c.execute(text("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER)")))
+    database.start()
+    # The writer's commits never checkpoint (that stalled every desk behind one big commit).
+    assert database.write_sync(lambda c: c.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()) == 0
+
+    async def write_lots():
+        await asyncio.gather(*(database.write(insert(f"k{i}", i)) for i in range(2000)))
+
+    asyncio.run(write_lots())
+    checkpointer = database._checkpointer
+
+    def caught_up():
+        result = checkpointer.last_result
+        return result is not None and result[1] > 0 and result[1] == result[2]
+
+    wait_until(caught_up, timeout=10, what="the checkpointer to copy the WAL back")
+    database.close()
+    wal = path.with_name(path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 2000
