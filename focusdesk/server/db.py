@@ -264,6 +264,7 @@ class Database:
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
+        self._checkpointer: _Checkpointer | None = None
         if self.dialect == "sqlite":
             if parsed.database in (None, "", ":memory:"):
                 raise DatabaseUnavailable("an in-memory SQLite database cannot be shared; give a file path")
@@ -274,10 +275,9 @@ class Database:
             self._async_engine = None
         elif self.dialect == "postgresql":
             from sqlalchemy.ext.asyncio import create_async_engine
-
-            async_url = parsed.set(drivername="postgresql+asyncpg")
             from sqlalchemy.pool import NullPool
 
+            async_url = parsed.set(drivername="postgresql+asyncpg")
             self._async_engine = create_async_engine(async_url, pool_size=10, max_overflow=10)
             # Synchronous callers (CLI, migrations, scripts) run each unit in a short-lived event loop;
             # pooled asyncpg connections are tied to the loop that opened them, so they get an engine
@@ -316,7 +316,9 @@ class Database:
         if self._writer is not None:
             self._writer.stop()
             self._writer = None
+        if self._checkpointer is not None:
             self._checkpointer.stop()
+            self._checkpointer = None
         if self._write_engine is not None:
             self._write_engine.dispose()
             self._read_engine.dispose()

@@ -22,16 +22,21 @@ _PROBLEM_MESSAGES = {
 _BEARER = {"WWW-Authenticate": "Bearer"}
 
 
-async def authenticated(request: Request, state: ServerState = Depends(get_state)) -> Principal:
-    header = request.headers.get("authorization", "")
+def bearer_token(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header value, or None."""
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+async def authenticated(request: Request, state: ServerState = Depends(get_state)) -> Principal:
+    token = bearer_token(request.headers.get("authorization", ""))
+    if token is None:
         raise ApiError(
             "not_authenticated",
             "Sign in first: send 'Authorization: Bearer <token>' (POST /api/v1/auth/login gives one).",
             headers=_BEARER,
         )
-    token = token.strip()
     check = state.tokens.get(token)
     if check is None:
         check = await state.db.read(partial(check_token, token=token, now=time.time()))

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from focusdesk.server.api_models import CommandsIn
+from focusdesk.server.deps import bearer_token
 from focusdesk.server.routers.commands import apply_commands
 
 
@@ -56,9 +57,10 @@ class CommandsFastPath:
     @staticmethod
     def _desk(state, auth: bytes | None):
         """The desk principal behind a cached, valid desk token; None sends the request the long way."""
-        if state is None or auth is None or auth[:7].lower() != b"bearer ":
+        token = bearer_token(auth.decode("latin-1")) if state is not None and auth is not None else None
+        if token is None:
             return None
-        check = state.tokens.get(auth[7:].strip().decode("latin-1"))
+        check = state.tokens.get(token)
         if check is None or check.principal is None or not check.principal.station_id:
             return None
         return check.principal

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import uuid
 
@@ -31,13 +32,10 @@ def _pg_unavailable_reason() -> str | None:
     return None
 
 
-_PG_REASON: list[str | None] = []
-
-
+@functools.cache
 def pg_unavailable_reason() -> str | None:
-    if not _PG_REASON:
-        _PG_REASON.append(_pg_unavailable_reason())
-    return _PG_REASON[0]
+    """Probed once per test session."""
+    return _pg_unavailable_reason()
 
 
 def _pg_admin(sql: str) -> None:

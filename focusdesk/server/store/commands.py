@@ -455,12 +455,16 @@ def _rejection(exc: DomainError) -> dict[str, Any]:
 
 
 def ensure_stations(conn: Connection, desks: dict[str, str], now: float) -> dict[str, int]:
-    """Register desks (``station_id -> name``) or rename them, in one query; returns their watermarks."""
+    """Register desks (``station_id -> name``) or rename them; returns their watermarks.
+
+    One query reads every desk of a group commit; only new or renamed desks cost a write.
+    """
     known = {sid: (last, name) for sid, last, name in _STATIONS.rows(conn, list(desks))}
     watermarks: dict[str, int] = {}
     for sid, name in desks.items():
         if sid not in known:
-            watermarks[sid] = ensure_station(conn, sid, name, now)
+            conn.execute(insert(stations).values(id=sid, name=name, last_cmd_seq=0, created_at=now, last_seen_at=now))
+            watermarks[sid] = 0
             continue
         last, old_name = known[sid]
         if old_name != name:
@@ -470,16 +474,8 @@ def ensure_stations(conn: Connection, desks: dict[str, str], now: float) -> dict
 
 
 def ensure_station(conn: Connection, station_id: str, name: str, now: float) -> int:
-    """Register a desk (or rename it); returns its watermark."""
-    row = conn.execute(select(stations.c.last_cmd_seq, stations.c.name).where(stations.c.id == station_id)).first()
-    if row is None:
-        conn.execute(
-            insert(stations).values(id=station_id, name=name, last_cmd_seq=0, created_at=now, last_seen_at=now)
-        )
-        return 0
-    if row.name != name:
-        conn.execute(update(stations).where(stations.c.id == station_id).values(name=name))
-    return row.last_cmd_seq
+    """Register one desk (or rename it); returns its watermark."""
+    return ensure_stations(conn, {station_id: name}, now)[station_id]
 
 
 def apply_batch(conn: Connection, principal: Principal, commands: list[CommandIn]) -> BatchOutcome:

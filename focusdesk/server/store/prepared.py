@@ -49,9 +49,6 @@ class Prepared:
         cursor.execute(sql, self._args(order, params))
         return cursor
 
-    def run(self, conn: Connection, params: Mapping[str, Any] | None = None) -> None:
-        self._cursor(conn, params or {}).close()
-
     def many(self, conn: Connection, params: Iterable[Mapping[str, Any]]) -> None:
         sql, order = self._compiled(conn)
         rows = [self._args(order, p) for p in params]
