@@ -60,19 +60,10 @@ def _run_server(settings, host: str, port: int) -> None:
     import uvicorn
 
     from focusdesk.server.app import create_app
+    from focusdesk.server.serving import uvicorn_config
 
     _check_port_free(host, port)
-    config = uvicorn.Config(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level="info",
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        ws_per_message_deflate=False,
-    )
-    uvicorn.Server(config).run()
+    uvicorn.Server(uvicorn_config(create_app(settings), host, port)).run()
 
 
 # -- commands --------------------------------------------------------------------------------------

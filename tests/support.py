@@ -16,6 +16,7 @@ from focusdesk.domain.roles import ADMIN, Grant
 from focusdesk.server.app import create_app
 from focusdesk.server.db import Database, sqlite_url_for
 from focusdesk.server.passwords import hash_password
+from focusdesk.server.serving import uvicorn_config
 from focusdesk.server.settings import Settings
 from focusdesk.server.store import accounts
 
@@ -89,11 +90,23 @@ class LiveServer:
             layer = getattr(layer, "app", None)
         return layer
 
-    def start(self) -> LiveServer:
+    def start(self, *, send_buffer: int | None = None) -> LiveServer:
+        """Serve; ``send_buffer`` pins every accepted socket's kernel send buffer to that many bytes
+        (Linux sockets inherit it from the listener), so a desk that stops reading backs up into the
+        server's own queue after kilobytes instead of the megabytes autotuning allows."""
         self._app = create_app(self.settings)
-        config = uvicorn.Config(self._app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        config = uvicorn_config(self._app, "127.0.0.1", self.port, log_level="warning")
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="test-server", daemon=True)
+        sockets = None
+        if send_buffer is not None:
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+            listener.bind(("127.0.0.1", self.port))
+            sockets = [listener]
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": sockets}, name="test-server", daemon=True
+        )
         self._thread.start()
         wait_until(lambda: self._server.started, what="the server to start")
         return self

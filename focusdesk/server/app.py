@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
+from starlette.routing import WebSocketRoute
 
 from focusdesk import __version__
+from focusdesk.domain import live
 from focusdesk.server.bodylimit import BodyLimitMiddleware
 from focusdesk.server.db import Database
 from focusdesk.server.errors import install_error_handlers
 from focusdesk.server.fastpath import CommandsFastPath
+from focusdesk.server.live.endpoint import LiveEndpoint, revalidate_tokens
 from focusdesk.server.routers import attendees, auth, commands, events, health, sync
 from focusdesk.server.settings import Settings
 from focusdesk.server.state import ServerState
@@ -27,10 +31,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings.database_url)
         await asyncio.to_thread(db.migrate)
         db.start()
-        app.state.focusdesk = ServerState.create(settings, db)
+        state = app.state.focusdesk = ServerState.create(settings, db)
+        state.hub.set_revalidator(partial(revalidate_tokens, state))
+        state.hub.start()
+        db.publisher = state.hub.publish_threadsafe
         try:
             yield
         finally:
+            await state.hub.stop(live.CLOSE_SHUTDOWN, "the server is restarting; reconnect")
+            db.publisher = None
             await db.aclose()
 
     app = FastAPI(
@@ -50,4 +59,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     for module in (auth, events, attendees, commands, sync):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.router.routes.append(WebSocketRoute(live.PATH, LiveEndpoint(), name="live"))
     return app

@@ -32,6 +32,46 @@ Work = Callable[[Connection], T]
 
 MAX_GROUP = 128  # units of work per group commit; bounds the latency one group can add
 
+# Where a transaction keeps what it wants announced once it has committed (see publish_after_commit).
+_AFTER_COMMIT_KEY = "focusdesk.after_commit"
+Publisher = Callable[[list[Any]], None]
+
+
+def publish_after_commit(conn: Connection, items: list[Any]) -> None:
+    """Hand ``items`` to the database's publisher once the current transaction has committed.
+
+    A unit of work that is rolled back (its savepoint or the whole transaction) publishes nothing.
+    Outside a collecting transaction (CLI, scripts) the items are simply not published.
+    """
+    bucket = conn.info.get(_AFTER_COMMIT_KEY)
+    if bucket is not None:
+        bucket.extend(items)
+
+
+def _start_collecting(conn: Connection) -> list[Any]:
+    bucket: list[Any] = []
+    conn.info[_AFTER_COMMIT_KEY] = bucket
+    return bucket
+
+
+def _stop_collecting(conn: Connection) -> list[Any]:
+    return conn.info.pop(_AFTER_COMMIT_KEY, None) or []
+
+
+def _collecting(fn: Work[T]) -> Callable[[Connection], tuple[T, list[Any]]]:
+    """Wrap ``fn`` so it also returns what it asked to publish (PostgreSQL path)."""
+
+    def run(conn: Connection) -> tuple[T, list[Any]]:
+        _start_collecting(conn)
+        try:
+            result = fn(conn)
+        except BaseException:
+            _stop_collecting(conn)
+            raise
+        return result, _stop_collecting(conn)
+
+    return run
+
 
 class DatabaseUnavailable(Exception):
     """The database cannot be reached or opened; says which and why."""
@@ -107,8 +147,9 @@ class _GroupCommitWriter:
     table). If a merged pass fails, each of its units is retried alone so only the culprit fails.
     """
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, publish: Callable[[list[Any]], None]):
         self._engine = engine
+        self._publish = publish
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="db-writer", daemon=True)
         self._stopped = False
@@ -172,10 +213,12 @@ class _GroupCommitWriter:
         # With a single job there is nothing to isolate: its failure fails the transaction.
         isolate = len(live) > 1
         outcomes: dict[int, tuple[bool, Any]] = {}
+        published = _start_collecting(conn)
         try:
             with conn.begin():
                 for unit in units:
                     if unit[0].merge_fn is not None and len(unit) > 1:
+                        mark = len(published)
                         try:
                             with conn.begin_nested():
                                 results = unit[0].merge_fn(conn, [j.payload for j in unit])
@@ -183,10 +226,12 @@ class _GroupCommitWriter:
                                 outcomes[id(job)] = (True, result)
                             continue
                         except Exception:
+                            del published[mark:]
                             log.warning("merged write of %d units failed; retrying each alone", len(unit))
                     for job in unit:
-                        outcomes[id(job)] = self._run_one(conn, job, isolate)
+                        outcomes[id(job)] = self._run_one(conn, job, isolate, published)
         except Exception as exc:
+            _stop_collecting(conn)
             for job in live:
                 job.future.set_exception(exc)
             if not isinstance(exc, _EXPECTED_UNIT_ERRORS):
@@ -194,6 +239,14 @@ class _GroupCommitWriter:
             return
         self.groups += 1
         self.units += len(live)
+        _stop_collecting(conn)
+        # Publish before answering: in commit order (this thread is the only writer), and a desk that
+        # made a change hears of it no earlier than its own answer arrives.
+        if published:
+            try:
+                self._publish(published)
+            except Exception:  # publishing is best effort; the live hub heals from the log
+                log.exception("publishing %d committed change(s) failed", len(published))
         # Answer only after COMMIT: an acknowledged write is a durable write.
         for job in live:
             ok, value = outcomes[id(job)]
@@ -203,13 +256,15 @@ class _GroupCommitWriter:
                 job.future.set_exception(value)
 
     @staticmethod
-    def _run_one(conn: Connection, job: _Job, isolate: bool) -> tuple[bool, Any]:
+    def _run_one(conn: Connection, job: _Job, isolate: bool, published: list[Any]) -> tuple[bool, Any]:
         if not isolate:
             return True, job.run_alone(conn)
+        mark = len(published)
         try:
             with conn.begin_nested():
                 return True, job.run_alone(conn)
         except Exception as exc:  # one unit's failure must not sink the others
+            del published[mark:]  # rolled back with its savepoint: nothing to announce
             return False, exc
 
 
@@ -264,6 +319,9 @@ class Database:
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
+        # Called with the items units of work passed to publish_after_commit, after their COMMIT, in
+        # commit order on SQLite (from the writer thread); on PostgreSQL from the committing task.
+        self.publisher: Publisher | None = None
         self._checkpointer: _Checkpointer | None = None
         if self.dialect == "sqlite":
             if parsed.database in (None, "", ":memory:"):
@@ -309,7 +367,7 @@ class Database:
 
     def start(self) -> None:
         if self.dialect == "sqlite" and self._writer is None:
-            self._writer = _GroupCommitWriter(self._write_engine)
+            self._writer = _GroupCommitWriter(self._write_engine, self._publish)
             self._checkpointer = _Checkpointer(make_url(self.url).database)
 
     def close(self) -> None:
@@ -330,12 +388,18 @@ class Database:
 
     # -- units of work ---------------------------------------------------------------------------
 
+    def _publish(self, items: list[Any]) -> None:
+        if self.publisher is not None and items:
+            self.publisher(items)
+
     async def write(self, fn: Work[T]) -> T:
         """Run ``fn`` in a write transaction; returns once it is committed."""
         if self.dialect == "sqlite":
             return await asyncio.wrap_future(self._sqlite_writer().submit(_Job(fn)))
         async with self._async_engine.begin() as conn:
-            return await conn.run_sync(fn)
+            result, published = await conn.run_sync(_collecting(fn))
+        self._publish(published)
+        return result
 
     async def write_merged(self, merge_fn: MergeFn, payload: Any) -> Any:
         """Like :meth:`write` for ``merge_fn(conn, [payload])[0]``, but concurrent calls with the
@@ -344,7 +408,9 @@ class Database:
             job = _Job(None, merge_fn, payload)
             return await asyncio.wrap_future(self._sqlite_writer().submit(job))
         async with self._async_engine.begin() as conn:
-            return (await conn.run_sync(merge_fn, [payload]))[0]
+            results, published = await conn.run_sync(_collecting(lambda c: merge_fn(c, [payload])))
+        self._publish(published)
+        return results[0]
 
     def _sqlite_writer(self) -> _GroupCommitWriter:
         if self._writer is None:
@@ -411,4 +477,4 @@ def _run_blocking(coro):
         return pool.submit(asyncio.run, coro).result()
 
 
-__all__ = ["Database", "DatabaseUnavailable", "sqlite_url_for"]
+__all__ = ["Database", "DatabaseUnavailable", "publish_after_commit", "sqlite_url_for"]

@@ -11,7 +11,7 @@ from focusdesk.domain.errors import DomainError
 from focusdesk.domain.roles import Principal
 from focusdesk.server.errors import ApiError
 from focusdesk.server.state import ServerState, get_state
-from focusdesk.server.store.accounts import check_token
+from focusdesk.server.store.accounts import TokenCheck, check_token
 
 _PROBLEM_MESSAGES = {
     "unknown": ("token_unknown", "The sign-in token is not known; sign in again."),
@@ -37,14 +37,24 @@ async def authenticated(request: Request, state: ServerState = Depends(get_state
             "Sign in first: send 'Authorization: Bearer <token>' (POST /api/v1/auth/login gives one).",
             headers=_BEARER,
         )
+    check = await check_token_cached(state, token)
+    if check.principal is None:
+        code, message = token_problem(check)
+        raise ApiError(code, message, headers=_BEARER)
+    return check.principal
+
+
+async def check_token_cached(state: ServerState, token: str) -> TokenCheck:
     check = state.tokens.get(token)
     if check is None:
         check = await state.db.read(partial(check_token, token=token, now=time.time()))
         state.tokens.put(token, check)
-    if check.principal is None:
-        code, message = _PROBLEM_MESSAGES[check.problem or "unknown"]
-        raise ApiError(code, message, headers=_BEARER)
-    return check.principal
+    return check
+
+
+def token_problem(check: TokenCheck) -> tuple[str, str]:
+    """``(code, message)`` saying why a token was refused (messages fit a WebSocket close reason)."""
+    return _PROBLEM_MESSAGES[check.problem or "unknown"]
 
 
 def ensure(principal: Principal, permission: str, event_id: int | None = None) -> None:

@@ -15,6 +15,16 @@ def default_database_url() -> str:
     return sqlite_url_for(Path(platformdirs.user_data_dir("focusdesk")) / "focusdesk.db")
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r} is not a number") from None
+
+
 @dataclass
 class Settings:
     database_url: str = field(default_factory=lambda: os.environ.get("FOCUSDESK_DATABASE") or default_database_url())
@@ -27,3 +37,14 @@ class Settings:
     login_failures_per_email: int = 5
     login_failures_per_ip: int = 30
     login_window_s: float = 60.0
+    # Live channel (/api/v1/live).
+    live_heartbeat_s: float = field(default_factory=lambda: _env_float("FOCUSDESK_LIVE_HEARTBEAT_S", 30.0))
+    # How often followed scopes' heads are compared with the database (heals lost publishes and
+    # picks up writes made by other processes).
+    live_reconcile_s: float = field(default_factory=lambda: _env_float("FOCUSDESK_LIVE_RECONCILE_S", 2.0))
+    live_hello_timeout_s: float = 10.0
+    # Frames a connection may have waiting before it is closed as lagging. Frames are shared between
+    # connections, so this bounds how far behind a desk may fall, not memory per desk.
+    live_queue_frames: int = field(default_factory=lambda: int(_env_float("FOCUSDESK_LIVE_QUEUE_FRAMES", 20_000)))
+    live_per_token: int = field(default_factory=lambda: int(_env_float("FOCUSDESK_LIVE_PER_TOKEN", 4)))
+    live_per_ip: int = field(default_factory=lambda: int(_env_float("FOCUSDESK_LIVE_PER_IP", 500)))

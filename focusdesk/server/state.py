@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from focusdesk.server.db import Database
+from focusdesk.server.live.hub import Hub
 from focusdesk.server.ratelimit import FailureWindow
 from focusdesk.server.settings import Settings
 from focusdesk.server.store.accounts import TokenCheck
@@ -48,12 +49,14 @@ class ServerState:
     tokens: TokenCache
     login_by_email: FailureWindow
     login_by_ip: FailureWindow
+    hub: Hub
 
     @classmethod
     def create(cls, settings: Settings, db: Database) -> ServerState:
         return cls(
             settings=settings,
             db=db,
+            hub=Hub(db, heartbeat_s=settings.live_heartbeat_s, reconcile_s=settings.live_reconcile_s),
             tokens=TokenCache(settings.token_cache_s),
             login_by_email=FailureWindow(settings.login_failures_per_email, settings.login_window_s),
             login_by_ip=FailureWindow(settings.login_failures_per_ip, settings.login_window_s),

@@ -64,16 +64,47 @@ def pg_database():
     _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _server_on(request, tmp_path, **overrides) -> LiveServer:
+    if request.param == "sqlite":
+        return LiveServer.on_sqlite(tmp_path, **overrides)
+    url = request.getfixturevalue("pg_database")
+    create_admin(url)
+    srv = LiveServer(database_url=url)
+    for key, value in overrides.items():
+        setattr(srv.settings, key, value)
+    return srv
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def server(request, tmp_path):
     """A fresh server on its own database: every test that uses it runs on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        srv = LiveServer.on_sqlite(tmp_path)
-    else:
-        url = request.getfixturevalue("pg_database")
-        create_admin(url)
-        srv = LiveServer(database_url=url)
-    srv.start()
+    srv = _server_on(request, tmp_path).start()
+    yield srv
+    srv.stop()
+
+
+# Live-channel timings short enough for tests to watch heartbeats, reconciles and timeouts happen.
+FAST_LIVE = {
+    "live_heartbeat_s": 0.5,
+    "live_reconcile_s": 0.3,
+    "live_hello_timeout_s": 1.0,
+    "live_queue_frames": 300,
+}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def live_server(request, tmp_path):
+    """Like ``server``, with fast live-channel timings and a small per-connection queue."""
+    srv = _server_on(request, tmp_path, **FAST_LIVE).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def tight_live_server(request, tmp_path):
+    """``live_server`` whose sockets have 16 KiB kernel send buffers: a desk that stops reading is
+    noticed after a few hundred frames rather than the ~4 MB Linux would otherwise buffer for it."""
+    srv = _server_on(request, tmp_path, **FAST_LIVE).start(send_buffer=16 << 10)
     yield srv
     srv.stop()
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from focusdesk.domain.attendees import normalise_email
 from focusdesk.domain.errors import FieldProblem, ValidationFailed
+from focusdesk.domain.live import CLOSE_UNAUTHORIZED
 from focusdesk.domain.roles import STATIONS_MANAGE, USERS_MANAGE, Grant, Principal
 from focusdesk.domain.timeutil import to_iso
 from focusdesk.server.api_models import (
@@ -96,6 +97,7 @@ async def logout(principal: Principal = Depends(authenticated), state: ServerSta
     """Revoke the token this request was made with."""
     await state.db.write(partial(accounts.revoke_token, token_id=principal.token_id, now=time.time()))
     state.tokens.clear()
+    state.hub.close_where(lambda c: c.principal.token_id == principal.token_id, CLOSE_UNAUTHORIZED, "signed out")
     return Response(status_code=204)
 
 
@@ -160,4 +162,9 @@ async def revoke_station(
     ensure(principal, STATIONS_MANAGE)
     count = await state.db.write(partial(accounts.revoke_station_tokens, station_id=station_id, now=time.time()))
     state.tokens.clear()
+    state.hub.close_where(
+        lambda c: station_id in (c.station_id, c.principal.station_id),
+        CLOSE_UNAUTHORIZED,
+        "this desk was signed out by an admin",
+    )
     return {"revoked": count}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from focusdesk.server.db import publish_after_commit
 from focusdesk.server.schema import change_log, scope_head
 from focusdesk.server.store.prepared import Prepared
 
@@ -100,6 +101,7 @@ def append_changes(
             for c in changes
         ],
     )
+    publish_after_commit(conn, changes)
     return changes
 
 

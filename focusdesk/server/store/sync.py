@@ -7,6 +7,7 @@ answers are the same ``sub_ok`` payloads the live channel sends (DESIGN.md, "Liv
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
@@ -22,8 +23,22 @@ def unknown_scope(scope: str) -> DomainError:
     return DomainError("not_found", f"no scope '{scope}' (scopes look like event:<id>)")
 
 
+@dataclass(frozen=True, slots=True)
+class SyncAnswer:
+    """An encoded `sub_ok` frame, the seq it brings the desk to, and whether more delta pages follow."""
+
+    body: str
+    epoch: str
+    seq: int
+    more: bool
+
+
 def sync_payload(conn: Connection, scope: str, epoch: str | None, since: int | None, limit: int) -> str:
     """The encoded `sub_ok` answer for a desk at ``(epoch, since)``."""
+    return sync_answer(conn, scope, epoch, since, limit).body
+
+
+def sync_answer(conn: Connection, scope: str, epoch: str | None, since: int | None, limit: int) -> SyncAnswer:
     head = read_head(conn, scope)
     if head is None:
         raise unknown_scope(scope)
@@ -32,14 +47,20 @@ def sync_payload(conn: Connection, scope: str, epoch: str | None, since: int | N
         changes = read_changes(conn, scope, since, limit)
         more = bool(changes) and changes[-1].seq < head.head_seq
         body = ",".join(c.to_json() for c in changes)
-        return (
+        return SyncAnswer(
             f'{{"type":"sub_ok","mode":"delta","scope":{json.dumps(scope)},"epoch":"{head.epoch}",'
-            f'"head":{head.head_seq},"changes":[{body}],"more":{"true" if more else "false"}}}'
+            f'"head":{head.head_seq},"changes":[{body}],"more":{"true" if more else "false"}}}',
+            head.epoch,
+            changes[-1].seq if changes else since,
+            more,
         )
     state = snapshot_state(conn, scope)
-    return (
+    return SyncAnswer(
         f'{{"type":"sub_ok","mode":"snapshot","scope":{json.dumps(scope)},"epoch":"{head.epoch}",'
-        f'"seq":{head.head_seq},"head":{head.head_seq},"state":{dumps(state)}}}'
+        f'"seq":{head.head_seq},"head":{head.head_seq},"state":{dumps(state)}}}',
+        head.epoch,
+        head.head_seq,
+        False,
     )
 
 
