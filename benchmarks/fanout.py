@@ -444,6 +444,9 @@ def main(argv=None) -> int:
             )
     finally:
         stop_server(proc)
+    for r in rounds[1:]:
+        # Later rounds reuse memory an earlier round freed: their growth says nothing per connection.
+        r["rss_per_conn_kb"] = None
     out: dict[str, Any] = {"benchmark": "fanout", "rate_per_s": args.rate, "duration_s": args.duration}
     for r in rounds:
         k = f"n{r['desks']}"
@@ -451,7 +454,8 @@ def main(argv=None) -> int:
         out[f"{k}_p99_ms"] = r["p99_ms"]
         out[f"{k}_deliveries_per_s"] = r["deliveries_per_s"]
         out[f"{k}_rss_mb"] = r["rss_connected_mb"]
-        out[f"{k}_rss_per_conn_kb"] = r["rss_per_conn_kb"]
+        if r["rss_per_conn_kb"] is not None:
+            out[f"{k}_rss_per_conn_kb"] = r["rss_per_conn_kb"]
     out["lost"] = sum(r["lost"] for r in rounds)
     out["duplicated"] = sum(r["duplicated"] for r in rounds)
     out["rounds"] = rounds
@@ -468,7 +472,7 @@ def print_table(rounds: list[dict]) -> None:
     for r in rounds:
         print(
             f"{r['desks']:>6} {r['changes']:>8} {r['p50_ms']:>8} {r['p99_ms']:>8} {r['max_ms']:>8} "
-            f"{r['deliveries_per_s']:>9} {r['lost']:>5} {r['duplicated']:>4} {r['rss_connected_mb']:>7} {r['rss_per_conn_kb']:>8}"
+            f"{r['deliveries_per_s']:>9} {r['lost']:>5} {r['duplicated']:>4} {r['rss_connected_mb']:>7} {r['rss_per_conn_kb'] or '':>8}"
         )
         if r["closed"]:
             print(f"       closed desks: {r['closed']}")

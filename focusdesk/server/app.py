@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 from fastapi import FastAPI
-from starlette.routing import WebSocketRoute
 
 from focusdesk import __version__
 from focusdesk.domain import live
@@ -15,7 +14,7 @@ from focusdesk.server.bodylimit import BodyLimitMiddleware
 from focusdesk.server.db import Database
 from focusdesk.server.errors import install_error_handlers
 from focusdesk.server.fastpath import CommandsFastPath
-from focusdesk.server.live.endpoint import LiveEndpoint, revalidate_tokens
+from focusdesk.server.live.endpoint import LiveEndpoint, LiveRoute, revalidate_tokens
 from focusdesk.server.routers import attendees, auth, commands, events, health, sync
 from focusdesk.server.settings import Settings
 from focusdesk.server.state import ServerState
@@ -56,8 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Added last, so it runs first (inside only the server-error handler): see fastpath.py.
     app.add_middleware(CommandsFastPath, path=API_PREFIX + commands.PATH, max_body=settings.max_body_bytes)
+    # Outermost of all: the live WebSocket skips every other layer (see LiveRoute).
+    app.add_middleware(LiveRoute, endpoint=LiveEndpoint())
     app.include_router(health.router)
     for module in (auth, events, attendees, commands, sync):
         app.include_router(module.router, prefix=API_PREFIX)
-    app.router.routes.append(WebSocketRoute(live.PATH, LiveEndpoint(), name="live"))
     return app

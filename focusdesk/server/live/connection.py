@@ -67,7 +67,7 @@ class LiveConnection:
         self.subscriptions: dict[str, Subscription] = {}
         self.hub: Hub | None = None
         self._queue: deque[str] = deque()
-        self._wake = asyncio.Event()
+        self._waiter: asyncio.Future | None = None  # the idle writer waits on this
         self._close: tuple[int, str] | None = None
         self.closed = asyncio.Event()  # set once the writer has finished (close sent or peer gone)
         self.sent = 0
@@ -87,7 +87,7 @@ class LiveConnection:
             self.lagging()
             return
         self._queue.append(frame)
-        self._wake.set()
+        self._wake()
 
     def lagging(self) -> None:
         log.info(
@@ -107,7 +107,12 @@ class LiveConnection:
             self.hub.detach(self)
         if code == CLOSE_LAGGING:
             self._queue.clear()
-        self._wake.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def _write_loop(self) -> None:
         send = self._send
@@ -121,8 +126,9 @@ class LiveConnection:
                     code, reason = self._close
                     await send({"type": "websocket.close", "code": code, "reason": reason})
                     return
-                self._wake.clear()
-                await self._wake.wait()
+                self._waiter = asyncio.get_running_loop().create_future()
+                await self._waiter
+                self._waiter = None
         except Exception:  # the peer went away (ClientDisconnected, OSError): nothing left to send to
             log.debug("live: writer for %s stopped", self.station_id, exc_info=True)
             if self._close is None:
