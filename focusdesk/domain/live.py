@@ -1,7 +1,8 @@
 """The live channel's wire contract, shared by the server and the station (DESIGN.md, "Live push").
 
-Frames are JSON objects with a ``type``. Station → server: ``hello``, ``sub``, ``unsub``. Server →
-station: ``welcome``, ``sub_ok``, ``change``, ``heartbeat``, ``error``. The close codes below are in
+Frames are JSON objects with a ``type``. Station → server: ``hello``, ``sub``, ``unsub``, ``ping``.
+Server → station: ``welcome``, ``sub_ok``, ``change``, ``heartbeat``, ``pong``, ``error``. ``ping{id}`` is
+answered ``pong{id, server_time}`` at once: the round trip is a clock sample for the desk. The close codes below are in
 the application range (4000–4999) and mirror HTTP statuses where one fits, so a log line reads itself.
 """
 

@@ -115,6 +115,21 @@ def websockets_connector(url: str):
     )
 
 
+async def cancel_and_wait(task: asyncio.Task, *, nudge_s: float = 1.0) -> None:
+    """Cancel ``task`` and wait until it has really ended.
+
+    Python 3.11's ``asyncio.wait_for`` can swallow a cancellation that arrives just as the awaited
+    result does (fixed in 3.12); a single ``cancel()`` may then be lost and awaiting the task would hang
+    for ever. So cancel again until it is done.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=nudge_s)
+    if not task.cancelled():
+        with contextlib.suppress(Exception):
+            task.result()
+
+
 class _Reconnect(Exception):
     """This connection is no good any more (timeout, nonsense, closed): start a new one."""
 
@@ -163,6 +178,10 @@ class LiveClient:
         hello_timeout_s: float = 10.0,
         rng: random.Random | None = None,
         max_buffered: int = 10_000,
+        ping_interval_s: float = 15.0,
+        on_welcome: Callable[[dict[str, Any]], Any] | None = None,
+        on_clock_sample: Callable[[float, float, float], Any] | None = None,
+        wall: Callable[[], float] = time.time,
     ):
         self.url = live_url(server_url)
         self.token = token
@@ -185,12 +204,30 @@ class LiveClient:
         self._task: asyncio.Task | None = None
         self._stopping = False
         self.signed_out: SignedOut | None = None
+        # Clock samples: welcome answers hello, pong answers ping; both carry the server's time.
+        self.ping_interval_s = ping_interval_s
+        self._on_welcome = on_welcome
+        self._on_clock_sample = on_clock_sample
+        self._wall = wall  # the desk's clock, which clock samples are measured against
+        self._pings: dict[int, float] = {}
+        self._ping_id = 0
+        self._next_ping = 0.0
 
     # -- public ----------------------------------------------------------------------------------
 
     def cursor(self, scope: str) -> Cursor:
         c = self._scopes[scope].cursor
         return Cursor(c.epoch, c.seq)
+
+    def advance(self, scope: str, cursor: Cursor) -> None:
+        """The desk caught up by other means (polling ``/sync``): resume from ``cursor`` next time
+        unless this client is already further along in the same epoch."""
+        st = self._scopes.get(scope)
+        if st is None or cursor.seq is None:
+            return
+        mine = st.cursor
+        if mine.epoch != cursor.epoch or mine.seq is None or cursor.seq > mine.seq:
+            st.cursor = Cursor(cursor.epoch, cursor.seq)
 
     def start(self) -> asyncio.Task:
         self._task = asyncio.get_running_loop().create_task(self.run(), name=f"live-client-{self.station_id}")
@@ -199,9 +236,7 @@ class LiveClient:
     async def stop(self) -> None:
         self._stopping = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await cancel_and_wait(self._task)
 
     async def items(self) -> AsyncIterator[LiveItem]:
         while True:
@@ -238,31 +273,42 @@ class LiveClient:
 
     async def _session(self, ws: Connection) -> bool:
         """Run one connection until it ends; returns whether it got as far as ``welcome``."""
+        t0 = self._wall()
         await ws.send(
             json.dumps({"type": "hello", "token": self.token, "station_id": self.station_id, "proto": live.PROTO})
         )
         self.welcome = None
+        self._pings.clear()
         deadline = time.monotonic() + self.hello_timeout_s
         while self.welcome is None:
             frame = await self._recv(ws, deadline - time.monotonic())
             if frame.get("type") == "welcome":
+                self._clock_sample(t0, frame.get("server_time"))
                 self.welcome = frame
                 self.heartbeat_s = float(frame.get("heartbeat_s") or 30.0)
+                if self._on_welcome is not None:
+                    self._on_welcome(frame)
         self.connected.set()
+        self._next_ping = time.monotonic() + min(1.0, self.ping_interval_s)
         for scope, st in self._scopes.items():
             st.awaiting = False
             if not st.refused:
                 await self._subscribe(ws, scope)
         # Silence for two heartbeats means the connection is dead even if TCP has not noticed.
         silence_s = 2 * self.heartbeat_s + 5
-        while True:
+        last_heard = time.monotonic()
+        while not self._stopping:
             now = time.monotonic()
+            if now >= self._next_ping:
+                await self._ping(ws)
             waits = [st.sub_deadline - now for st in self._scopes.values() if st.awaiting]
-            timeout = min([silence_s, *waits])
+            timeout = min([silence_s - (now - last_heard), self._next_ping - now, *waits])
             try:
                 frame = await self._recv(ws, timeout)
+                last_heard = time.monotonic()
             except TimeoutError:
-                if not any(st.awaiting and st.sub_deadline <= time.monotonic() for st in self._scopes.values()):
+                now = time.monotonic()
+                if now - last_heard >= silence_s:
                     raise _Reconnect(f"nothing heard for {silence_s:g} s") from None
                 for scope, st in self._scopes.items():
                     if st.awaiting and st.sub_deadline <= time.monotonic():
@@ -286,6 +332,19 @@ class LiveClient:
             raise _Reconnect("the server sent a frame that is not a JSON object")
         return frame
 
+    async def _ping(self, ws: Connection) -> None:
+        self._ping_id += 1
+        if len(self._pings) > 16:  # unanswered pings (lost frames) must not pile up
+            self._pings.clear()
+        self._pings[self._ping_id] = self._wall()
+        self._next_ping = time.monotonic() + self.ping_interval_s
+        await ws.send(json.dumps({"type": "ping", "id": self._ping_id}))
+
+    def _clock_sample(self, t0: float | None, server_time: Any) -> None:
+        if t0 is None or self._on_clock_sample is None or not isinstance(server_time, int | float):
+            return
+        self._on_clock_sample(t0, float(server_time), self._wall())
+
     async def _subscribe(self, ws: Connection, scope: str) -> None:
         st = self._scopes[scope]
         if st.awaiting:
@@ -308,6 +367,12 @@ class LiveClient:
             return await self._on_sub_ok(scope, st, frame)
         if kind == "heartbeat":
             return self._on_heartbeat(frame.get("heads") or {})
+        if kind == "pong":
+            ping_id = frame.get("id")
+            self._clock_sample(
+                self._pings.pop(ping_id, None) if isinstance(ping_id, int) else None, frame.get("server_time")
+            )
+            return []
         if kind == "error":
             if st is not None and frame.get("code") in ("forbidden", "not_found"):
                 st.refused = True

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import uuid
@@ -51,17 +52,26 @@ def _pg_admin(sql: str) -> None:
     asyncio.run(run())
 
 
-@pytest.fixture
-def pg_database():
-    """A fresh, empty PostgreSQL database for one test (dropped afterwards); skips if PG is absent."""
+@contextlib.contextmanager
+def fresh_pg_database():
+    """A fresh, empty PostgreSQL database (dropped afterwards); skips if PG is absent."""
     reason = pg_unavailable_reason()
     if reason:
         pytest.skip(reason)
     name = f"fd_test_{uuid.uuid4().hex[:12]}"
     _pg_admin(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"{base}/{name}"
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_database():
+    """A fresh, empty PostgreSQL database for one test."""
+    with fresh_pg_database() as url:
+        yield url
 
 
 def _server_on(request, tmp_path, **overrides) -> LiveServer:

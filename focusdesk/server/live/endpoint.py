@@ -190,9 +190,16 @@ class LiveEndpoint:
             state.hub.unsubscribe(conn, scope)
             conn.enqueue(_frame(type="unsub_ok", scope=scope))
             return None
+        if kind == "ping":
+            # Answered by the writer like any frame; the desk times the round trip for its clock.
+            ping_id = frame.get("id")
+            if ping_id is not None and (type(ping_id) is not int or not 0 <= ping_id <= 2**53):
+                return _error("bad_frame", "ping id must be a non-negative integer")
+            conn.enqueue(_frame(type="pong", id=ping_id, server_time=time.time()))
+            return None
         if kind == "hello":
             return _error("bad_frame", "hello was already received on this connection")
-        return _error("unknown_type", f"unknown frame type {kind[:40]!r}; expected sub or unsub")
+        return _error("unknown_type", f"unknown frame type {kind[:40]!r}; expected sub, unsub or ping")
 
     async def _sub(self, state: ServerState, conn: LiveConnection, frame: dict) -> str | None:
         scope, epoch, since = frame.get("scope"), frame.get("epoch"), frame.get("since")

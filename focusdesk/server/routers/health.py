@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
@@ -20,3 +22,10 @@ async def health(state: ServerState = Depends(get_state)):
         "database": "ok" if db_ok else "unreachable",
     }
     return JSONResponse(body, status_code=200 if db_ok else 503)
+
+
+@router.get("/api/v1/time")
+async def server_time() -> dict[str, float]:
+    """The server's clock (epoch seconds): desks time this round trip to measure their clock offset
+    when the live channel (which has ``ping``/``pong``) is not available."""
+    return {"server_time": time.time()}

@@ -15,10 +15,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
@@ -31,7 +28,7 @@ from focusdesk.domain.attendees import (
 )
 from focusdesk.domain.errors import DomainError, FieldProblem, ValidationFailed
 from focusdesk.domain.roles import CHECKIN, Principal
-from focusdesk.domain.timeutil import to_iso
+from focusdesk.domain.timeutil import local_hhmm, to_iso
 from focusdesk.server.schema import attendees, checkins, command_results, events, stations
 from focusdesk.server.store.changelog import Change, append_changes, event_scope
 from focusdesk.server.store.prepared import Prepared, PreparedIn
@@ -214,11 +211,6 @@ def _unexpected_args(args: dict[str, Any], allowed: set[str], problems: list[Fie
         problems.append(FieldProblem(f"args.{key}", "is not a field of this command"))
 
 
-@lru_cache(maxsize=4096)  # repeats of one person name the same first check-in again and again
-def _local_hhmm(ts: float, tz_name: str) -> str:
-    return datetime.fromtimestamp(ts, UTC).astimezone(ZoneInfo(tz_name)).strftime("%H:%M")
-
-
 # -- handlers ------------------------------------------------------------------------------------
 
 
@@ -284,12 +276,12 @@ def _record(batch: _Batch, cmd: CommandIn, att: dict[str, Any], kind: str) -> di
         else:
             result["message"] = (
                 f"changed on another desk: {att['name']} stays checked in"
-                f" (at {_local_hhmm(since.at, tz)} at {since.station_name})"
+                f" (at {local_hhmm(since.at, tz)} at {since.station_name})"
             )
     elif outcome.already_in is not None:
         first = outcome.already_in
         result["message"] = (
-            f"{att['name']} was already checked in at {_local_hhmm(first.at, tz)} at {first.station_name}"
+            f"{att['name']} was already checked in at {local_hhmm(first.at, tz)} at {first.station_name}"
         )
     else:
         result["message"] = f"{att['name']} checked in" if kind == rule.CHECKIN else f"check-in of {att['name']} undone"
