@@ -40,6 +40,7 @@ from focusdesk.station.replica import (
     Touched,
     apply_changes,
     apply_snapshot,
+    pending_facts,
     read_cursor,
     refresh_effective,
 )
@@ -192,8 +193,6 @@ class Station:
                 "SELECT kind, at, station_name FROM facts WHERE attendee_id = ?", (attendee_id,)
             )
         ]
-        from focusdesk.station.replica import pending_facts
-
         entries += [
             HistoryEntry(f.kind, f.at, f.station_name, False) for f in pending_facts(conn, attendee_id, self.ctx)
         ]

@@ -115,6 +115,12 @@ def websockets_connector(url: str):
     )
 
 
+def full_jitter(rng: random.Random, base_s: float, cap_s: float, attempt: int) -> float:
+    """The wait before retry ``attempt`` (0-based): uniform in [0, min(cap, base·2^attempt)]. Full
+    jitter spreads a venue's worth of desks coming back after an outage instead of sending one wave."""
+    return rng.uniform(0, min(cap_s, base_s * 2**attempt))
+
+
 async def cancel_and_wait(task: asyncio.Task, *, nudge_s: float = 1.0) -> None:
     """Cancel ``task`` and wait until it has really ended.
 
@@ -242,6 +248,13 @@ class LiveClient:
         while True:
             yield await self._out.get()
 
+    def take_ready(self, limit: int) -> list[LiveItem]:
+        """Items already waiting, up to ``limit``, without waiting: lets a consumer apply a burst as one."""
+        out: list[LiveItem] = []
+        while len(out) < limit and not self._out.empty():
+            out.append(self._out.get_nowait())
+        return out
+
     async def run(self) -> None:
         """Keep the channel up until stopped, or until the server says to sign in again."""
         attempt = 0
@@ -263,9 +276,7 @@ class LiveClient:
                 log.debug("live: connection ended: %r", exc)
             finally:
                 self.connected.clear()
-            # Full jitter: a venue's worth of desks reconnecting after a server restart spread out
-            # instead of arriving in one wave.
-            delay = self._rng.uniform(0, min(self.backoff_cap_s, self.backoff_base_s * 2**attempt))
+            delay = full_jitter(self._rng, self.backoff_base_s, self.backoff_cap_s, attempt)
             attempt += 1
             await asyncio.sleep(delay)
 

@@ -25,7 +25,15 @@ from typing import Any
 
 from focusdesk.station.api import Refused, ServerApi, SignedOutError, Transient
 from focusdesk.station.engine import Station
-from focusdesk.station.live import Applied, LiveClient, ScopeRefused, Snapshot, cancel_and_wait, websockets_connector
+from focusdesk.station.live import (
+    Applied,
+    LiveClient,
+    ScopeRefused,
+    Snapshot,
+    cancel_and_wait,
+    full_jitter,
+    websockets_connector,
+)
 from focusdesk.station.live import Cursor as LiveCursor
 
 log = logging.getLogger(__name__)
@@ -155,7 +163,7 @@ class SyncLoop:
             except (Transient, Refused) as exc:
                 retry_after = getattr(exc, "retry_after", None)
                 attempt += 1
-                delay = self._backoff(attempt)
+                delay = full_jitter(self._rng, self.backoff_base_s, self.backoff_cap_s, attempt - 1)
                 if retry_after is not None:
                     delay = max(delay, retry_after)
                 self._trouble(exc)
@@ -167,10 +175,6 @@ class SyncLoop:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiter, delay)
             self._wake.set()
-
-    def _backoff(self, attempt: int) -> float:
-        # Full jitter: a venue's desks coming back at once spread out instead of arriving in one wave.
-        return self._rng.uniform(0, min(self.backoff_cap_s, self.backoff_base_s * 2 ** (attempt - 1)))
 
     # -- receiving -------------------------------------------------------------------------------
 
@@ -206,8 +210,7 @@ class SyncLoop:
         async for item in self.live.items():
             queue.append(item)
             # Drain what is already waiting so a burst (a replay, a busy entrance) is one transaction.
-            while not self.live._out.empty() and len(queue) < 2000:
-                queue.append(self.live._out.get_nowait())
+            queue += self.live.take_ready(2000 - len(queue))
             self._apply_live(queue)
             queue.clear()
 
