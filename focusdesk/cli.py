@@ -361,6 +361,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--excel", action="store_true", help="start with a UTF-8 BOM for spreadsheet programs")
     _database_arg(p)
     p.set_defaults(func=cmd_export_attendees)
+
+    from printers.cli import add_commands as add_printer_commands
+
+    add_printer_commands(sub)
     return parser
 
 
