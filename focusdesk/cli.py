@@ -80,27 +80,25 @@ def cmd_serve(args) -> int:
 def cmd_demo(args) -> int:
     import platformdirs
 
-    from focusdesk.server.demo import DEMO_ACCOUNTS, seed_demo
-    from focusdesk.server.settings import Settings
+    data_dir = Path(args.data_dir or platformdirs.user_data_dir("focusdesk"))
+    if not args.server_only:
+        from focusdesk.demo import run_demo
 
-    settings = Settings()
-    path = Path(args.data_dir or platformdirs.user_data_dir("focusdesk")) / "demo.db"
-    if args.fresh:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-    settings.database_url = f"sqlite:///{path}"
-    args.database = settings.database_url
-    db = _open_db(args)
+        _check_port_free(args.host, args.port)
+        return run_demo(args.host, args.port, data_dir, args.fresh)
+
+    from focusdesk.demo import prepare_server
+    from focusdesk.server.demo import DEMO_ACCOUNTS
+
     print("Preparing the demo event…", flush=True)
-    event_id = seed_demo(db)
-    db.close()
+    settings, event_id = prepare_server(data_dir, args.fresh)
     url = f"http://{args.host}:{args.port}"
     print(f"\nFocusDesk demo server: {url}   (API docs: {url}/docs)")
-    print(f"Demo event id {event_id}; database {path}")
-    print("Sign in with (POST /api/v1/auth/login):")
+    print(f"Demo event id {event_id}; database {data_dir / 'demo.db'}")
+    print("Sign in with (POST /api/v1/auth/login, or `focusdesk --server URL`):")
     for a in DEMO_ACCOUNTS:
         print(f"  {a.role:<11} {a.email:<32} password: {a.password}")
-    print("The desk TUI is not built yet; this demo runs the backend. Ctrl-C stops it.\n", flush=True)
+    print("Ctrl-C stops it.\n", flush=True)
     _run_server(settings, args.host, args.port)
     return 0
 
@@ -294,8 +292,15 @@ def _safe_url(url: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     from focusdesk import __version__
 
-    parser = argparse.ArgumentParser(prog="focusdesk", description="On-site operations for events and venues.")
+    parser = argparse.ArgumentParser(
+        prog="focusdesk",
+        description="On-site operations for events and venues. Without a command: open the check-in desk.",
+    )
     parser.add_argument("--version", action="version", version=f"focusdesk {__version__}")
+    parser.add_argument(
+        "--server", metavar="URL", help="the desk's server, e.g. http://10.0.0.5:8765 (a different one: sign in again)"
+    )
+    parser.add_argument("--station", metavar="NAME", help="this desk's name, e.g. 'Entrance 2' (shown to other desks)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("serve", help="run the shared backend")
@@ -309,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=DEMO_PORT)
     p.add_argument("--data-dir", help="where demo.db lives (default: the user data dir)")
     p.add_argument("--fresh", action="store_true", help="throw away earlier demo data first")
+    p.add_argument("--server-only", action="store_true", help="run only the demo backend, no desk TUI")
     p.set_defaults(func=cmd_demo)
 
     users = sub.add_parser("users", help="staff accounts").add_subparsers(
@@ -372,9 +378,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        print("\nThe desk TUI is not built yet: run `focusdesk demo` or `focusdesk serve`.")
-        return 0
+        from focusdesk.tui.run import run_tui
+
+        try:
+            return run_tui(args.server, args.station)
+        except KeyboardInterrupt:
+            return 130
     try:
         return args.func(args)
     except CliError as exc:

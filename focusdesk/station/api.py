@@ -150,3 +150,7 @@ class ServerApi:
 
     async def me(self) -> dict[str, Any]:
         return (await self._request("GET", "/auth/me")).json()
+
+    async def events(self) -> list[dict[str, Any]]:
+        """The events this account may work at (the event picker)."""
+        return (await self._request("GET", "/events")).json()

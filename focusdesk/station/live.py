@@ -218,8 +218,13 @@ class LiveClient:
         self._pings: dict[int, float] = {}
         self._ping_id = 0
         self._next_ping = 0.0
+        self._retry_now = asyncio.Event()
 
     # -- public ----------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Reconnect now if waiting between attempts (a person pressed "retry")."""
+        self._retry_now.set()
 
     def cursor(self, scope: str) -> Cursor:
         c = self._scopes[scope].cursor
@@ -278,7 +283,9 @@ class LiveClient:
                 self.connected.clear()
             delay = full_jitter(self._rng, self.backoff_base_s, self.backoff_cap_s, attempt)
             attempt += 1
-            await asyncio.sleep(delay)
+            self._retry_now.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._retry_now.wait(), delay)
 
     # -- one connection --------------------------------------------------------------------------
 

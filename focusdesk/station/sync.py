@@ -17,7 +17,6 @@ polling), keeping the lowest-RTT sample.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -39,6 +38,16 @@ from focusdesk.station.live import Cursor as LiveCursor
 log = logging.getLogger(__name__)
 
 BATCH = 250  # commands per request: big enough to replay an outage quickly, small enough to stay snappy
+
+
+async def _first_of(events: list[asyncio.Event], timeout: float) -> None:
+    """Return when any of ``events`` is set, or after ``timeout`` seconds."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 class SyncLoop:
@@ -70,6 +79,7 @@ class SyncLoop:
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
         self._welcomed = asyncio.Event()
+        self._nudged = asyncio.Event()  # a person asked to try again now (``wake``)
         self._resend_from: int | None = None
         self._tasks: list[asyncio.Task] = []
         self.live: LiveClient | None = None
@@ -109,6 +119,15 @@ class SyncLoop:
 
     def _on_update(self, update) -> None:
         self._wake.set()  # a new action may have queued something: send it now
+
+    def wake(self) -> None:
+        """Try again now (a person pressed "retry"): cuts short the sender's backoff wait, even one the
+        server asked for with ``Retry-After`` (one request from a person is not a stampede), and the live
+        channel's wait before reconnecting. Does nothing harmful when nothing is waiting."""
+        self._nudged.set()
+        self._wake.set()
+        if self.live is not None:
+            self.live.wake()
 
     # -- sending ---------------------------------------------------------------------------------
 
@@ -169,11 +188,10 @@ class SyncLoop:
                 self._trouble(exc)
                 log.info("station: sending failed (%s); next try in %.1f s", exc.message, delay)
             # Wait out the backoff. The server coming back (a welcome) cuts it short, unless the
-            # server itself asked for the wait (Retry-After).
+            # server itself asked for the wait (Retry-After); a person's "retry now" always does.
             self._welcomed.clear()
-            waiter = self._welcomed.wait() if retry_after is None else asyncio.sleep(delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter, delay)
+            self._nudged.clear()
+            await _first_of([self._nudged] if retry_after is not None else [self._nudged, self._welcomed], delay)
             self._wake.set()
 
     # -- receiving -------------------------------------------------------------------------------

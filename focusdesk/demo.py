@@ -1,0 +1,95 @@
+"""`focusdesk demo`: the whole desk experience in one command — an embedded server with the demo event, a
+desk signed in as staff, virtual label printers with one paired, and the TUI.
+
+Lives outside ``focusdesk/tui`` because it starts the server, which the TUI must never import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+from focusdesk.server.demo import DEMO_ACCOUNTS, seed_demo
+from focusdesk.server.embedded import EmbeddedServer
+from focusdesk.server.settings import Settings
+from focusdesk.station.credentials import TokenStore
+from focusdesk.station.desk import DeskConfig
+from focusdesk.station.signin import sign_in
+from focusdesk.tui.context import DeskContext
+
+# One of each family a technician might meet; the B1 is paired to the demo desk.
+DEMO_PRINTERS = ["niimbot-b1", "niimbot-d110", "phomemo-m110", "phomemo-d30", "dymo-lt200b", "brother-ql820nwb"]
+DEMO_DESK_PRINTER = "niimbot-b1"
+DEMO_DESK_NAME = "Front desk"
+
+
+def staff_account():  # type: ignore[no-untyped-def]
+    return next(a for a in DEMO_ACCOUNTS if a.role == "staff")
+
+
+def prepare_server(data_dir: Path, fresh: bool, attendee_count: int = 1500) -> tuple[Settings, int]:
+    from focusdesk.server.db import Database
+
+    path = data_dir / "demo.db"
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        shutil.rmtree(data_dir / "demo-desk", ignore_errors=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    settings = Settings()
+    settings.database_url = f"sqlite:///{path}"
+    db = Database(settings.database_url)
+    db.migrate()
+    event_id = seed_demo(db, attendee_count=attendee_count)
+    db.close()
+    return settings, event_id
+
+
+def demo_context(server_url: str, event_id: int, desk_dir: Path) -> DeskContext:
+    """A desk signed in as the demo's staff account, with the virtual printers around it."""
+    from printers.virtual.world import VirtualWorld
+
+    config = DeskConfig.load(desk_dir)
+    if config.server_url != server_url or config.event_id != event_id:
+        config = DeskConfig(server_url=server_url, station_name=DEMO_DESK_NAME)
+    account = staff_account()
+    store = TokenStore(desk_dir, use_keyring=False)  # the demo never touches the person's real keyring
+    signed = asyncio.run(
+        sign_in(
+            server_url,
+            account.email,
+            account.password,
+            station_id=config.ensure_station_id(),
+            station_name=config.station_name or DEMO_DESK_NAME,
+            store=store,
+        )
+    )
+    config.email, config.event_id, config.event_name = account.email, event_id, "Northwind DevConf 2026"
+    config.save(desk_dir)
+    world = VirtualWorld(DEMO_PRINTERS)
+    context = DeskContext(
+        config, directory=desk_dir, ble_backend=world.ble_backend, virtual_world=world, use_keyring=False
+    )
+    desk = context.open_desk(signed.token)
+    desk.station.on_server_watermark(signed.last_cmd_seq)
+    paired = desk.printing.printer()
+    # Network printers get a new port each run; a BLE pairing from last time is still valid.
+    if paired is None or paired.model.transport != "ble" or paired.model_id not in DEMO_PRINTERS:
+        desk.printing.set_printer(world.target(DEMO_DESK_PRINTER))
+    return context
+
+
+def run_demo(host: str, port: int, data_dir: Path, fresh: bool) -> int:
+    from focusdesk.tui.app import FocusDeskApp
+
+    print("Preparing the demo event…", flush=True)
+    settings, event_id = prepare_server(data_dir, fresh)
+    server = EmbeddedServer(settings, host, port).start()
+    try:
+        context = demo_context(server.url, event_id, data_dir / "demo-desk")
+        FocusDeskApp(context).run()
+    finally:
+        server.stop()
+    print(f"Demo stopped. Its data is in {data_dir} (run `focusdesk demo --fresh` to start over).")
+    return 0

@@ -1,0 +1,96 @@
+#!/usr/bin/env python
+"""Regenerate screenshots/ from the real app: the demo's embedded server and event (1,500 attendees), a desk
+signed in as staff, the virtual printers — driven by keys through Textual's Pilot, exported as SVG by
+Textual and converted to PNG (cairosvg).
+
+    .venv/bin/python scripts/screenshots.py            # writes screenshots/*.svg and *.png
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+OUT = REPO_ROOT / "screenshots"
+SIZE = (120, 40)
+SMALL = (80, 24)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def wait_until(pilot, condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition() and loop.time() < deadline:
+        await pilot.pause(0.05)
+
+
+def save(app, name: str) -> None:  # type: ignore[no-untyped-def]
+    import cairosvg
+
+    svg = OUT / f"{name}.svg"
+    app.save_screenshot(filename=svg.name, path=str(OUT))
+    cairosvg.svg2png(url=str(svg), write_to=str(OUT / f"{name}.png"))
+    print(f"  {svg.relative_to(REPO_ROOT)} (+ .png)")
+
+
+async def shoot(context, size: tuple[int, int], suffix: str = "", theme: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    from focusdesk.tui.app import FocusDeskApp
+
+    app = FocusDeskApp(context)
+    async with app.run_test(size=size) as pilot:
+        if theme:
+            app.theme = theme
+        desk = context.desk
+        await wait_until(pilot, lambda: desk.station.status().connection == "online")
+        await pilot.pause(0.3)
+        save(app, f"desk-empty{suffix}")
+        await pilot.press(*"ann")
+        await pilot.pause(0.3)
+        save(app, f"desk-search{suffix}")
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        save(app, f"desk-checked-in{suffix}")
+        await pilot.press("f2")
+        await pilot.pause(3.0)  # the scan runs a few seconds
+        save(app, f"printers{suffix}")
+        await pilot.press("f3")
+        await pilot.pause(0.5)
+        save(app, f"sync{suffix}")
+        await app.action_quit()
+
+
+def main() -> int:
+    from focusdesk.demo import demo_context, prepare_server
+    from focusdesk.server.embedded import EmbeddedServer
+
+    OUT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        settings, event_id = prepare_server(data, fresh=True)
+        server = EmbeddedServer(settings, "127.0.0.1", free_port()).start()
+        try:
+            print("120×40:")
+            asyncio.run(shoot(demo_context(server.url, event_id, data / "desk-a"), SIZE))
+            print("80×24:")
+            asyncio.run(shoot(demo_context(server.url, event_id, data / "desk-b"), SMALL, "-80x24"))
+            print("120×40, light theme:")
+            asyncio.run(shoot(demo_context(server.url, event_id, data / "desk-c"), SIZE, "-light", "textual-light"))
+        finally:
+            server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""What each screen looks like, at 80×24 and 120×40, compared with the stored SVG snapshots
+(pytest-textual-snapshot; `pytest tests/tui/test_snapshots.py --snapshot-update` after an intended change).
+
+The desk is the offline one of tests/tui_offline.py — a loaded replica, no server, nothing running under it
+— so every run draws the same screen."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from focusdesk.tui.app import FocusDeskApp
+from focusdesk.tui.context import DeskContext
+from focusdesk.tui.screens import printers as printers_screen
+from tests.tui_offline import offline_app, offline_config
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.fixture(autouse=True)
+def short_scans(monkeypatch):
+    monkeypatch.setattr(printers_screen, "SCAN_TIMEOUT_S", 0.3)
+
+
+async def settle(pilot, condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the screen did not settle"
+        await pilot.pause(0.05)
+    await pilot.pause(0.2)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_desk_with_search_results(snap_compare, tmp_path, size):
+    app = offline_app(tmp_path)
+
+    async def type_a_name(pilot):
+        await pilot.press(*"ann")
+        await settle(pilot, lambda: app.screen.results.highlighted_person is not None)
+
+    assert snap_compare(app, terminal_size=size, run_before=type_a_name)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_desk_after_a_check_in(snap_compare, tmp_path, size, monkeypatch):
+    # The banner and the list show the check-in's time: a fixed wall clock keeps the picture the same.
+    monkeypatch.setattr(time, "time", lambda: 1_795_430_040.0)  # any fixed instant will do
+    app = offline_app(tmp_path)
+
+    async def check_in(pilot):
+        await pilot.press(*"QR00000000000000000007", "enter")
+        await settle(pilot, lambda: app.desk.station.find_by_qr("QR00000000000000000007").checked_in)
+
+    assert snap_compare(app, terminal_size=size, run_before=check_in)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_printers_after_a_scan(snap_compare, tmp_path, size):
+    app = offline_app(tmp_path)
+
+    async def scan(pilot):
+        await pilot.press("f2")
+        await settle(pilot, lambda: not app.screen.scanning and len(app.screen.query_one("PrinterList").options) >= 3)
+
+    assert snap_compare(app, terminal_size=size, run_before=scan)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_sync_offline(snap_compare, tmp_path, size):
+    app = offline_app(tmp_path)
+
+    async def open_sync(pilot):
+        await pilot.press("f3")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_sync)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_sign_in(snap_compare, tmp_path, size):
+    app = FocusDeskApp(DeskContext(offline_config(), directory=tmp_path, use_keyring=False))
+
+    async def wait(pilot):
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=size, run_before=wait)
