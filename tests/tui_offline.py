@@ -65,8 +65,13 @@ def offline_context(directory: Path, count: int = 300, printers: list[str] | Non
     return context
 
 
-def offline_app(directory: Path, count: int = 300) -> FocusDeskApp:
-    return FocusDeskApp(offline_context(directory, count))
+def offline_app(directory: Path, count: int = 300, *, wall: float | None = None) -> FocusDeskApp:
+    """``wall``: freeze the desk's clock at that instant, so times shown (check-ins) are the same every run."""
+    context = offline_context(directory, count)
+    if wall is not None:
+        station = context.desk.station
+        station._wall = station.clock._wall = lambda: wall
+    return FocusDeskApp(context)
 
 
 def offline_context_from(directory: Path) -> DeskContext:

@@ -43,10 +43,9 @@ def test_desk_with_search_results(snap_compare, tmp_path, size):
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_desk_after_a_check_in(snap_compare, tmp_path, size, monkeypatch):
-    # The banner and the list show the check-in's time: a fixed wall clock keeps the picture the same.
-    monkeypatch.setattr(time, "time", lambda: 1_795_430_040.0)  # any fixed instant will do
-    app = offline_app(tmp_path)
+def test_desk_after_a_check_in(snap_compare, tmp_path, size):
+    # The banner and the panel show the check-in's time: a frozen desk clock keeps the picture the same.
+    app = offline_app(tmp_path, wall=1_795_430_040.0)
 
     async def check_in(pilot):
         await pilot.press(*"QR00000000000000000007", "enter")

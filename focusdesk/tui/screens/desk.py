@@ -194,7 +194,11 @@ class DeskScreen(Screen[None]):
 
     @on(OptionList.OptionHighlighted, "#results")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        self.panel.show(event.option_id)
+        # Highlight messages are delivered after the fact: typing fast, one can arrive for a list that a
+        # later keystroke already replaced (even by "nobody matches"). Only the current highlight counts.
+        current = self.results.highlighted_person
+        if current is not None and current.id == event.option_id:
+            self.panel.show(event.option_id)
 
     def _desk_changed(self, _: Any) -> None:
         # Another desk (or a sync) changed the replica: re-read, keeping the highlight on the same person.
