@@ -9,9 +9,10 @@ Run from the repository root::
 A station file with 50,000 attendees (the demo generator: many scripts and accents) is prepared once.
 Then a fresh Python process opens it and runs the real app headless (Textual's ``run_test``, 120×40):
 
-- ``first_paint_ms``: from starting that process (measured by this parent) to the desk screen painted
-  (the child prints a line once ``run_test`` has mounted the screen and the first refresh ran) —
-  interpreter start, imports, opening the station file, building the search index, composing the screen.
+- ``first_paint_ms``: from starting that process (measured by this parent) to the first frame of the desk
+  screen (the child prints a line from the app's ``_display`` when that frame is composed) — interpreter
+  start, imports, opening the station file, composing the screen. The search index (~0.5 s at 50,000)
+  is built right after that frame; a keystroke before it is ready waits for it.
 - ``keystroke_p50_ms`` / ``keystroke_p99_ms``: a key handed to the app's driver (as a terminal would)
   until the first frame composed after the results list shows the new query's first hit, for 1-3-letter
   prefixes of real names (see ``FrameClock``; Pilot's press/pause would time its own idle waits).
@@ -102,13 +103,24 @@ async def child_run(directory: Path, count: int, keystrokes: int, checkins: int)
     import resource
 
     from focusdesk.tui.app import FocusDeskApp
+    from focusdesk.tui.screens.desk import DeskScreen
     from tests.tui_offline import offline_context_from
 
     context = offline_context_from(directory)
     app = FocusDeskApp(context)
+    original_display = app._display
+
+    def first_paint(screen, renderable):  # type: ignore[no-untyped-def]
+        # The first frame of the desk screen is the first paint that matters (not the blank default screen).
+        if renderable is not None and isinstance(screen, DeskScreen):
+            print("PAINTED", flush=True)
+            app._display = original_display
+        return original_display(screen, renderable)
+
+    app._display = first_paint
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        print("PAINTED", flush=True)
+        context.desk.station.warm_index()  # normally right after the first paint; make sure before timing keys
         clock = FrameClock(app)
         screen = app.screen
         station = context.desk.station

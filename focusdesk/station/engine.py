@@ -92,8 +92,9 @@ class Station:
         offset = db.get_meta("clock_offset_s")
         if offset is not None:
             self.clock.seed(float(offset))
-        self.index = SearchIndex()
-        self._rebuild_index()
+        # Built on first use, or by warm_index() once the desk has painted its first screen: at 50,000
+        # people it takes about half a second, which a desk should not stare at before showing anything.
+        self._index: SearchIndex | None = None
 
     @classmethod
     def open(
@@ -136,7 +137,20 @@ class Station:
             except Exception:  # a broken view must not break the engine
                 log.exception("station: listener failed")
 
+    @property
+    def index(self) -> SearchIndex:
+        if self._index is None:
+            self._index = SearchIndex()
+            self._rebuild_index()
+        return self._index
+
+    def warm_index(self) -> None:
+        """Build the search index now, if it is not built yet (the TUI calls this after its first paint)."""
+        _ = self.index
+
     def _refresh_index(self, touched: Touched) -> None:
+        if self._index is None:
+            return  # nothing built yet: the first search builds it from the file, changes included
         if touched.everything:
             self._rebuild_index()
             return
@@ -155,7 +169,9 @@ class Station:
         rows = self.db.conn.execute(
             "SELECT id, name, email, company, reg_no, qr_secret FROM attendees WHERE event_id = ?", (self.event_id,)
         )
-        self.index.build(
+        if self._index is None:
+            self._index = SearchIndex()
+        self._index.build(
             {"id": r[0], "name": r[1], "email": r[2], "company": r[3], "registration_number": r[4], "qr_secret": r[5]}
             for r in rows
         )

@@ -73,6 +73,8 @@ class FocusDeskApp(App[None]):
         if self.context.autostart:
             self.run_worker(desk.start(), name="desk", group="desk", exit_on_error=False)
         await self.switch_mode("desk")
+        # The desk is on screen; now build the search index (the first keystroke would build it anyway).
+        self.call_after_refresh(desk.station.warm_index)
 
     def _on_station_update(self, update: Update) -> None:
         if not self._desk_pending:

@@ -115,6 +115,9 @@ class ResultsList(OptionList, can_focus=False):
         border: round $border-blurred;
         padding: 0;
         scrollbar-size-vertical: 1;
+        /* The scrollbar's gutter is always there: one that appears with the first letter typed would
+           re-lay out the whole screen on that keystroke (the slowest one before this). */
+        overflow-y: scroll;
         & > .option-list--option { padding: 0 1; }
         & > .option-list--option-highlighted {
             color: $block-cursor-foreground;
