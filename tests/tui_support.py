@@ -3,6 +3,7 @@ whose station file lives in the test's tmp dir, and virtual printers (one paired
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,3 +78,20 @@ def make_tui_world(tmp_path: Path, people: list[dict] | None = None) -> TuiWorld
         email=ADMIN_EMAIL,
     )
     return TuiWorld(server, api, event["id"], added, VirtualWorld(PRINTER_MODELS), tmp_path / "desk", token, config)
+
+
+async def until(pilot, condition, timeout: float = 10.0, what: str = "condition"):
+    """Wait for ``condition()`` to be truthy (and return it), letting the app run; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def shown(widget) -> str:
+    """The text a widget shows on screen right now."""
+    return "\n".join(strip.text for strip in widget.render_lines(widget.region.reset_offset))

@@ -48,6 +48,7 @@ class FocusDeskApp(App[None]):
         # Published after a print job or the printer changed; carries the update (progress while sending).
         self.print_changed: Signal[PrintUpdate] = Signal(self, "print_changed")
         self._desk_pending = False
+        self._attention_seen: set[int] = set()
 
     @property
     def desk(self) -> Any:
@@ -68,6 +69,7 @@ class FocusDeskApp(App[None]):
     async def start_desk(self) -> None:
         desk = self.context.desk
         assert desk is not None
+        self._attention_seen = {item.id for item in desk.station.attention()}
         desk.station.listeners.append(self._on_station_update)
         desk.printing.listeners.append(self._on_print_update)
         if self.context.autostart:
@@ -83,7 +85,21 @@ class FocusDeskApp(App[None]):
 
     def _publish_desk(self) -> None:
         self._desk_pending = False
+        self._announce_attention()
         self.desk_changed.publish(None)
+
+    def _announce_attention(self) -> None:
+        """A check-in the server refused, or a conflict that went against this desk, is said at once on
+        whatever screen the person is on (and stays listed on the Sync screen)."""
+        desk = self.context.desk
+        if desk is None:
+            return
+        for item in desk.station.attention():
+            if item.id in self._attention_seen:
+                continue
+            self._attention_seen.add(item.id)
+            title = "Changed on another desk" if item.kind == "conflict" else "Needs attention"
+            self.notify(f"{item.message} — see Sync (F3).", title=title, severity="warning", timeout=10)
 
     def _on_print_update(self, update: PrintUpdate) -> None:
         self.print_changed.publish(update)

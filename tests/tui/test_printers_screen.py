@@ -6,7 +6,6 @@ with confirmation, a machine without Bluetooth — and the half-block preview's 
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 from textual.command import CommandPalette
@@ -23,29 +22,13 @@ from printers.badge import render_badge
 from printers.errors import PrinterState
 from printers.models import get_model
 from printers.raster import Bitmap, pack_bits
-from tests.tui_support import PRINTER_MODELS, make_tui_world
+from tests.tui_support import PRINTER_MODELS, make_tui_world, shown, until
 
 
 @pytest.fixture(autouse=True)
 def short_scans(monkeypatch):
     """The virtual printers advertise at once: a half-second scan hears them all (a desk listens 5 s)."""
     monkeypatch.setattr(printers_screen, "SCAN_TIMEOUT_S", 0.5)
-
-
-async def until(pilot, condition, timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await pilot.pause(0.05)
-
-
-def shown(widget) -> str:
-    """The text a widget shows on screen right now."""
-    return "\n".join(strip.text for strip in widget.render_lines(widget.region.reset_offset))
 
 
 async def open_printers(pilot, app) -> PrintersScreen:

@@ -18,23 +18,7 @@ from focusdesk.tui.screens.sync import SyncScreen
 from focusdesk.tui.widgets.attention_list import AttentionList
 from focusdesk.tui.widgets.status_bar import StatusBar
 from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, Api, LiveServer, free_port, make_event
-from tests.tui_support import make_tui_world
-
-
-async def until(pilot, condition, timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await pilot.pause(0.05)
-
-
-def shown(widget) -> str:
-    """The text a widget shows on screen right now."""
-    return "\n".join(strip.text for strip in widget.render_lines(widget.region.reset_offset))
+from tests.tui_support import make_tui_world, shown, until
 
 
 def status_line(app) -> str:
@@ -85,6 +69,10 @@ def test_a_check_in_the_server_refuses_needs_attention_and_discarding_asks_first
             assert "Needs attention (1)" in text
             await until(pilot, lambda: "Queue 0" in status_line(app), what="the queue to drain")
             assert "1 need attention" in status_line(app)
+            # ... and it was said at once, whatever screen the person was on.
+            assert any("was refused by the server" in n.message for n in app._notifications), [
+                n.message for n in app._notifications
+            ]
 
             # Discarding asks first; "Keep" keeps it.
             await pilot.press("d")

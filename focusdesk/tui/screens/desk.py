@@ -17,13 +17,13 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, OptionList, Static
 
 from focusdesk.domain.errors import DomainError, ValidationFailed
 from focusdesk.station.model import ActionResult
+from focusdesk.tui.commands import ScreenCommands
 from focusdesk.tui.dialogs.confirm import ConfirmDialog
 from focusdesk.tui.dialogs.walk_in import WalkInDialog
 from focusdesk.tui.widgets.attendee_panel import AttendeePanel
@@ -41,10 +41,10 @@ def _looks_like_code(text: str) -> bool:
     return len(text) >= 12 and not any(c.isspace() for c in text)
 
 
-class DeskCommands(Provider):
+class DeskCommands(ScreenCommands):
     """The desk's actions in the command palette (ctrl+p)."""
 
-    def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+    def commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         screen = self.screen
         assert isinstance(screen, DeskScreen)
         return [
@@ -55,15 +55,6 @@ class DeskCommands(Provider):
             ("Clear search", "Empty the search box (Escape)", screen.action_clear),
         ]
 
-    async def discover(self) -> Hits:
-        for name, help_text, callback in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, help_text, callback in self._commands():
-            if (score := matcher.match(name)) > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
 class DeskScreen(Screen[None]):

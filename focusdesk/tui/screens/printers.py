@@ -16,13 +16,13 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from focusdesk.station.printing import PrintUpdate
+from focusdesk.tui.commands import ScreenCommands
 from focusdesk.tui.dialogs.confirm import ConfirmDialog
 from focusdesk.tui.dialogs.pair_printer import PairPrinterDialog
 from focusdesk.tui.widgets.badge_preview import BadgePreview
@@ -51,10 +51,10 @@ COMMANDS: list[tuple[str, str, str]] = [
 ]
 
 
-class PrintersCommands(Provider):
+class PrintersCommands(ScreenCommands):
     """The screen's actions in the command palette (only those that apply right now)."""
 
-    def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+    def commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         screen = self.screen
         if not isinstance(screen, PrintersScreen):
             return []
@@ -64,15 +64,6 @@ class PrintersCommands(Provider):
             if screen.check_action(action, ())
         ]
 
-    async def discover(self) -> Hits:
-        for name, help_text, callback in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, help_text, callback in self._commands():
-            if (score := matcher.match(name)) > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
 def status_text(target: PrinterTarget | None, status: Any, checking: bool) -> Text:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from rich.table import Table
@@ -19,13 +18,13 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 
 from focusdesk.station.model import StationStatus
 from focusdesk.station.outbox import STUCK_AFTER_ATTEMPTS
+from focusdesk.tui.commands import ScreenCommands
 from focusdesk.tui.dialogs.confirm import ConfirmDialog
 from focusdesk.tui.widgets.attention_list import AttentionList
 from focusdesk.tui.widgets.status_bar import StatusBar
@@ -76,27 +75,18 @@ def queue_text(status: StationStatus) -> Text:
     return text
 
 
-class SyncCommands(Provider):
+class SyncCommands(ScreenCommands):
     """The Sync screen's actions in the command palette."""
 
-    def _commands(self) -> list[tuple[str, Callable[[], Any], str]]:
+    def commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
         screen = self.screen
         if not isinstance(screen, SyncScreen):
             return []
         return [
-            ("Sync: retry now", screen.action_retry, "Send the queue and reconnect now instead of waiting (r)"),
-            ("Sync: discard the highlighted item", screen.action_discard, "Discard a needs-attention item (d)"),
+            ("Sync: retry now", "Send the queue and reconnect now instead of waiting (r)", screen.action_retry),
+            ("Sync: discard the highlighted item", "Discard a needs-attention item (d)", screen.action_discard),
         ]
 
-    async def discover(self) -> Hits:
-        for name, callback, help_text in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, callback, help_text in self._commands():
-            if (score := matcher.match(name)) > 0:
-                yield Hit(score, matcher.highlight(name), partial(callback), help=help_text)
 
 
 class SyncScreen(Screen[None]):
