@@ -29,6 +29,7 @@ from focusdesk.tui.dialogs.walk_in import WalkInDialog
 from focusdesk.tui.widgets.attendee_panel import AttendeePanel
 from focusdesk.tui.widgets.counters import Counters
 from focusdesk.tui.widgets.results import ResultsList
+from focusdesk.tui.widgets.search_box import SearchBox
 from focusdesk.tui.widgets.status_bar import StatusBar
 
 RESULT_LIMIT = 50
@@ -54,7 +55,6 @@ class DeskCommands(ScreenCommands):
             ("Reprint badge", f"Print another badge for the person shown ({REPRINT_KEY})", screen.action_reprint),
             ("Clear search", "Empty the search box (Escape)", screen.action_clear),
         ]
-
 
 
 class DeskScreen(Screen[None]):
@@ -108,7 +108,7 @@ class DeskScreen(Screen[None]):
         with Horizontal(id="desk-top"):
             yield Label(id="desk-event")
             yield Counters(id="counters")
-        yield Input(placeholder="Search name, email, company or number — or scan a badge", id="search")
+        yield SearchBox(placeholder="Search name, email, company or number — or scan a badge", id="search")
         yield Static(id="banner", markup=False)
         with Horizontal(id="desk-body"):
             yield ResultsList(id="results")

@@ -65,7 +65,6 @@ class PrintersCommands(ScreenCommands):
         ]
 
 
-
 def status_text(target: PrinterTarget | None, status: Any, checking: bool) -> Text:
     """The desk's printer in two lines: which one, then its state, battery and detail."""
     if target is None:

@@ -88,7 +88,6 @@ class SyncCommands(ScreenCommands):
         ]
 
 
-
 class SyncScreen(Screen[None]):
     DEFAULT_CSS = """
     SyncScreen #sync-summary-box {
