@@ -33,6 +33,7 @@ from focusdesk.station.model import (
     Counts,
     HistoryEntry,
     StationStatus,
+    StuckCommand,
 )
 from focusdesk.station.replica import (
     Cursor,
@@ -235,6 +236,15 @@ class Station:
                 + " ORDER BY id"
             )
         ]
+
+    def stuck_commands(self, limit: int = 20) -> list[StuckCommand]:
+        """Queued commands that failed ``STUCK_AFTER_ATTEMPTS`` times or more, oldest first, with the last error."""
+        rows = self.db.conn.execute(
+            "SELECT cmd_seq, type, coalesce(label, ''), attempts, last_error FROM outbox"
+            " WHERE state = 'queued' AND delivered = 0 AND attempts >= ? ORDER BY cmd_seq LIMIT ?",
+            (outbox.STUCK_AFTER_ATTEMPTS, limit),
+        )
+        return [StuckCommand(*row) for row in rows]
 
     def dismiss(self, attention_id: int) -> None:
         with self.db.tx() as conn:

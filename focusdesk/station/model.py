@@ -99,6 +99,18 @@ class AttentionItem:
 
 
 @dataclass(frozen=True, slots=True)
+class StuckCommand:
+    """A queued command that keeps failing to reach the server (it is still retried, never dropped: the
+    server needs every command number in order)."""
+
+    cmd_seq: int
+    type: str  # checkin | undo | walkin
+    label: str  # who it is about
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Counts:
     registered: int
     checked_in: int

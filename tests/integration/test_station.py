@@ -243,6 +243,9 @@ def test_failed_sends_become_stuck_but_stay_queued_until_they_get_through(venue,
             assert status.queued == 1
             assert status.stuck == (1 if attempt >= STUCK_AFTER_ATTEMPTS else 0)
         assert "network is down" in (desk.station.status().problem or "")
+        (stuck,) = desk.station.stuck_commands()
+        assert stuck.type == "checkin" and stuck.attempts == STUCK_AFTER_ATTEMPTS
+        assert stuck.label == people[0]["name"] and "network is down" in (stuck.last_error or "")
         desk.net.down = False
         await desk.sync.sync_once()
         status = desk.station.status()

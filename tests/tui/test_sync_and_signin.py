@@ -116,6 +116,9 @@ def test_offline_mid_shift_the_desk_queues_and_catches_up_when_the_server_is_bac
             assert "1 waiting to be sent" in sync_summary(app)
             await until(pilot, lambda: "Offline" in sync_summary(app), timeout=10, what="offline")
             assert "cannot reach the server" in sync_summary(app)  # the last problem, in words
+            # After five failed sends the command is listed as stuck, with who it is about and why.
+            await until(pilot, lambda: "Stuck" in sync_summary(app), timeout=15, what="the command to be stuck")
+            assert "#1 checkin Anna Smith" in sync_summary(app)
 
             await pilot.press("r")  # retry now: harmless while the server is away
             await asyncio.to_thread(world.server.start)

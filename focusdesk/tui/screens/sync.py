@@ -22,7 +22,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 
-from focusdesk.station.model import StationStatus
+from focusdesk.station.model import StationStatus, StuckCommand
 from focusdesk.station.outbox import STUCK_AFTER_ATTEMPTS
 from focusdesk.tui.commands import ScreenCommands
 from focusdesk.tui.dialogs.confirm import ConfirmDialog
@@ -72,6 +72,20 @@ def queue_text(status: StationStatus) -> Text:
     text = Text(f"{status.queued} waiting to be sent", style="bold yellow")
     if status.stuck:
         text.append(f" · {status.stuck} stuck (failed {STUCK_AFTER_ATTEMPTS}+ times; still retrying)", style="bold red")
+    return text
+
+
+def stuck_text(stuck: list[StuckCommand], total: int) -> Text:
+    """The oldest stuck commands with why they fail; they stay queued (the server needs every number in
+    order), so the way out is the network or the server coming back — and "retry now"."""
+    text = Text()
+    for i, command in enumerate(stuck):
+        if i:
+            text.append("\n")
+        text.append(f"#{command.cmd_seq} {command.type} {command.label}".rstrip(), style="bold")
+        text.append(f" · {command.attempts} attempts · {command.last_error or 'no answer'}", style="red")
+    if total > len(stuck):
+        text.append(f"\n… and {total - len(stuck)} more", style="dim")
     return text
 
 
@@ -170,6 +184,8 @@ class SyncScreen(Screen[None]):
         problem = Text(status.problem, style="red") if status.problem else Text("none", style="dim")
         grid.add_row("Last problem", problem)
         grid.add_row("Queue", queue_text(status))
+        if status.stuck:
+            grid.add_row("Stuck", stuck_text(self.app.desk.station.stuck_commands(limit=5), status.stuck))  # type: ignore[attr-defined]
         grid.add_row("Clock offset", clock_text(status))
         if status.last_sync_at is None:
             last = Text("never", style="dim")
