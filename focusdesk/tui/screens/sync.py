@@ -25,35 +25,10 @@ from textual.widgets import Footer, OptionList, Static
 from focusdesk.station.model import StationStatus, StuckCommand
 from focusdesk.station.outbox import STUCK_AFTER_ATTEMPTS
 from focusdesk.tui.commands import ScreenCommands
+from focusdesk.tui.connection import ago, connection_text
 from focusdesk.tui.dialogs.confirm import ConfirmDialog
 from focusdesk.tui.widgets.attention_list import AttentionList
 from focusdesk.tui.widgets.status_bar import StatusBar
-
-_CONNECTION = {
-    "online": ("●", "Online", "bold green"),
-    "reconnecting": ("◐", "Reconnecting…", "bold yellow"),
-    "offline": ("○", "Offline — working locally; check-ins are queued and sent when the server is back", "bold red"),
-    "signed_out": ("○", "Signed out — quit (Ctrl+Q) and start FocusDesk again to sign in", "bold red"),
-    "starting": ("◌", "Connecting…", "bold yellow"),
-}
-
-
-def ago(at: float | None, now: float | None = None) -> str:
-    if at is None:
-        return "never"
-    seconds = max(0.0, (time.time() if now is None else now) - at)
-    if seconds < 90:
-        return f"{seconds:.0f} s ago"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min ago"
-    return f"{seconds / 3600:.1f} h ago"
-
-
-def connection_text(status: StationStatus) -> Text:
-    mark, words, style = _CONNECTION.get(status.connection, ("?", status.connection, "bold yellow"))
-    if status.connection == "online":
-        words = "Online — live updates" if status.via == "live" else "Online — polling (live channel down)"
-    return Text(f"{mark} {words}", style=style)
 
 
 def clock_text(status: StationStatus) -> Text:
@@ -175,7 +150,7 @@ class SyncScreen(Screen[None]):
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
-        grid.add_row("Connection", connection_text(status))
+        grid.add_row("Connection", connection_text(status, long=True))
         event = desk.station.event() or {}
         where = Text(desk.api.base_url)
         where.append(f" · {event.get('name') or self.app.context.config.event_name or '—'}")  # type: ignore[attr-defined]

@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
 
+from focusdesk.tui.connection import ago, connection_text
 from printers.errors import PrinterState
 
-_CONNECTION = {
-    "online": ("●", "Online", "green"),
-    "reconnecting": ("◐", "Reconnecting", "yellow"),
-    "offline": ("○", "Offline — working locally", "red"),
-    "signed_out": ("○", "Signed out — sign in again", "red"),
-    "starting": ("◌", "Connecting", "yellow"),
-}
 _PRINTER_STYLE = {PrinterState.READY: "green", PrinterState.PRINTING: "green", PrinterState.LOW_BATTERY: "yellow"}
-
-
-def _ago(at: float | None) -> str:
-    if at is None:
-        return "never"
-    seconds = max(0, time.time() - at)
-    if seconds < 60:
-        return f"{seconds:.0f} s ago"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min ago"
-    return time.strftime("%H:%M", time.localtime(at))
 
 
 class StatusBar(Static):
@@ -56,10 +38,7 @@ class StatusBar(Static):
         if desk is None:
             return text.append("Not signed in")
         status = desk.station.status()
-        mark, words, style = _CONNECTION.get(status.connection, ("?", status.connection, "yellow"))
-        if status.connection == "online" and status.via == "polling":
-            words = "Online (polling)"
-        text.append(f"{mark} {words}", style=f"bold {style}")
+        text.append_text(connection_text(status))
         text.append(f"  Queue {status.queued}", style="bold yellow" if status.queued else "")
         if status.stuck:
             text.append(f"  Stuck {status.stuck}", style="bold red")
@@ -67,7 +46,7 @@ class StatusBar(Static):
             text.append(f"  ⚠ {status.attention} need attention", style="bold red")
         text.append("  ·  ")
         text.append_text(self._printer_text(desk))
-        text.append(f"  ·  synced {_ago(status.last_sync_at)}", style="dim")
+        text.append(f"  ·  synced {ago(status.last_sync_at)}", style="dim")
         return text
 
     def _printer_text(self, desk: Any) -> Text:
