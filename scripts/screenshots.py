@@ -45,7 +45,7 @@ def save(app, name: str) -> None:  # type: ignore[no-untyped-def]
     print(f"  {svg.relative_to(REPO_ROOT)} (+ .png)")
 
 
-async def shoot(context, size: tuple[int, int], suffix: str = "", theme: str | None = None) -> None:  # type: ignore[no-untyped-def]
+async def shoot(context, size: tuple[int, int], suffix: str = "", theme: str | None = None, query: str = "ann") -> None:  # type: ignore[no-untyped-def]
     from focusdesk.tui.app import FocusDeskApp
 
     app = FocusDeskApp(context)
@@ -56,7 +56,7 @@ async def shoot(context, size: tuple[int, int], suffix: str = "", theme: str | N
         await wait_until(pilot, lambda: desk.station.status().connection == "online")
         await pilot.pause(0.3)
         save(app, f"desk-empty{suffix}")
-        await pilot.press(*"ann")
+        await pilot.press(*query)
         await pilot.pause(0.3)
         save(app, f"desk-search{suffix}")
         await pilot.press("enter")
@@ -84,9 +84,13 @@ def main() -> int:
             print("120×40:")
             asyncio.run(shoot(demo_context(server.url, event_id, data / "desk-a"), SIZE))
             print("80×24:")
-            asyncio.run(shoot(demo_context(server.url, event_id, data / "desk-b"), SMALL, "-80x24"))
+            # The three desks share the demo server: each checks in someone else, so none of the pictures
+            # shows an "already checked in" left by the one before.
+            asyncio.run(shoot(demo_context(server.url, event_id, data / "desk-b"), SMALL, "-80x24", query="mül"))
             print("120×40, light theme:")
-            asyncio.run(shoot(demo_context(server.url, event_id, data / "desk-c"), SIZE, "-light", "textual-light"))
+            asyncio.run(
+                shoot(demo_context(server.url, event_id, data / "desk-c"), SIZE, "-light", "textual-light", query="zo")
+            )
         finally:
             server.stop()
     return 0
