@@ -16,13 +16,22 @@ What happens:
    load generator costs little CPU next to the server on this 2-core machine.
 3. One desk commits check-ins through ``POST /api/v1/commands`` at ``--rate`` per second for
    ``--duration`` seconds. Each ``change`` frame carries ``at``, the server time of the command batch
-   (just before its COMMIT); a desk records ``receive time - at``. Per change, the latency of the *last*
-   desk to get it is "commit-to-last-desk"; the table reports its p50/p99 over all changes.
+   (taken as the writer starts it, before its COMMIT); a desk records ``receive time - at``. Per
+   change, the latency of the *last* desk to get it is "commit-to-last-desk"; the table reports its
+   p50/p99 over all changes.
 4. Every desk checks its stream: each seq must be exactly one past the previous. A seq seen again is
    *duplicated*; a desk that ends short of the head, or sees a jump, has *lost* changes.
 5. First of all, on the fresh server, ``--idle`` desks (default 5,000) are connected and subscribed,
    and the server's resident memory is read from ``/proc`` before and after: the RSS with them all
    connected, and the cost per connection. A few check-ins are then sent to them too, and counted.
+6. Last, the timer round (``--timer-desks``, default 1,000; 0 skips): ``--rooms`` rooms are added to the
+   event with ``room_create`` commands from an "organizer laptop" (a desk signed in with an organizer
+   account the seeding adds), then ``--timer-desks`` desks subscribe and the laptop sends ``timer``
+   commands at ``--timer-rate`` per second for ``--duration`` seconds: it starts an idle room, or resets
+   the room that has run longest, keeping about half of the rooms running. Each applied command is one
+   ``room.updated`` change; a desk recognises a *start* (the room's timer shown as running) by the kind
+   and ``"status":"running"`` in the frame, and the commit-to-last-desk p50/p99 of the starts is reported
+   beside the figures of all the round's changes (starts and resets).
 
 Both processes run on the same machine as the server, so absolute times depend on it; compare ratios.
 """
@@ -42,6 +51,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +76,13 @@ from checkins import (  # noqa: E402 - after the path set-up above
 )
 
 LIVE_PATH = "/api/v1/live"
+ORGANIZER_EMAIL = "bench-organizer@example.org"
 _SEQ = re.compile(rb'"seq":(\d+)')
 _AT = re.compile(rb'"at":([0-9.eE+-]+)')
+# A change frame reads {"type":"change","scope":…,"seq":N,"kind":"…","at":…,"data":…}: the kind starts a
+# fixed 9 bytes (,"kind":") after the seq's digits, so telling a room change costs one bounded compare.
+_ROOM_UPDATED = b'room.updated"'
+_RUNNING = b'"status":"running"'
 
 
 # -- a minimal WebSocket desk ------------------------------------------------------------------------
@@ -92,6 +108,7 @@ class Desk(asyncio.Protocol):
     def __init__(self, worker: Worker, station_id: str):
         self.worker = worker
         self.station_id = station_id
+        self.watch_timers = worker.watch_timers  # only the timer round looks at the kind: check-ins stay cheap
         self.transport: asyncio.Transport | None = None
         self.buf = bytearray()
         self.upgraded = False
@@ -170,7 +187,8 @@ class Desk(asyncio.Protocol):
 
     def on_text(self, payload: bytes, now: float) -> None:
         if payload.startswith(b'{"type":"change"'):
-            seq = int(_SEQ.search(payload, 0, 120).group(1))
+            m = _SEQ.search(payload, 0, 120)
+            seq = int(m.group(1))
             last = self.last
             if last is not None and seq <= last:
                 self.duplicated += 1
@@ -180,6 +198,8 @@ class Desk(asyncio.Protocol):
             self.last = seq
             at = float(_AT.search(payload, 0, 200).group(1))
             self.worker.record(seq, now - at)
+            if self.watch_timers and payload.startswith(_ROOM_UPDATED, m.end() + 9) and _RUNNING in payload:
+                self.worker.starts.add(seq)  # a room's timer shown as running
             return
         frame = json.loads(payload)
         kind = frame.get("type")
@@ -201,7 +221,9 @@ class Worker:
         self.host, self.port, self.token = HOST, args.port, args.token
         self.scope, self.epoch, self.since = args.scope, args.epoch, args.since
         self.n = args.n
+        self.watch_timers = args.watch_timers
         self.latency_by_seq: dict[int, list[float]] = {}
+        self.starts: set[int] = set()  # seqs of room changes showing a running timer
         self.desks: list[Desk] = []
 
     def record(self, seq: int, latency: float) -> None:
@@ -230,6 +252,7 @@ class Worker:
             "latency_by_seq": {
                 str(s): [min(v), max(v), len(v), sorted(v)[len(v) // 2]] for s, v in self.latency_by_seq.items()
             },
+            "starts": sorted(self.starts),
             "behind": sum(max(0, head - (d.last or 0)) for d in self.desks),
             "duplicated": sum(d.duplicated for d in self.desks),
             "jumps": sum(d.jumps for d in self.desks),
@@ -289,18 +312,40 @@ class Api:
             raise RuntimeError(f"{method} {path} → {r.status}: {data[:300]!r}")
         return json.loads(data) if data else None
 
-    def login(self, desk: str | None = None) -> dict:
-        body = {"email": EMAIL, "password": PASSWORD}
+    def login(self, desk: str | None = None, email: str = EMAIL, station: str = "bench-driver") -> dict:
+        body = {"email": email, "password": PASSWORD}
         if desk:
-            body.update(station_id=f"bench-driver-{os.getpid()}", station_name=desk)
+            body.update(station_id=f"{station}-{os.getpid()}", station_name=desk)
         out = self.call("POST", "/api/v1/auth/login", body)
         self.headers["Authorization"] = f"Bearer {out['token']}"
         return out
 
 
-def start_worker(args, port: int, token: str, scope: str, epoch: str, since: int, n: int) -> subprocess.Popen:
+def seed_organizer(url: str, event_id: int) -> None:
+    """An organizer of the event (who may run its room timers), for the timer round's laptop."""
+    from focusdesk.domain.roles import ORGANIZER, Grant
+    from focusdesk.server.db import Database
+    from focusdesk.server.passwords import hash_password
+    from focusdesk.server.store import accounts
+
+    db = Database(url)
+    try:
+        hashed = hash_password(PASSWORD)
+        grant = Grant(ORGANIZER, event_id)
+        db.write_sync(
+            lambda c: accounts.create_user(c, ORGANIZER_EMAIL, hashed, [grant], "Bench organizer", time.time())
+        )
+    finally:
+        db.close()
+
+
+def start_worker(
+    args, port: int, token: str, scope: str, epoch: str, since: int, n: int, watch_timers: bool
+) -> subprocess.Popen:
     cmd = [sys.executable, __file__, "--worker", "--port", str(port), "--token", token, "--scope", scope]
     cmd += ["--epoch", epoch, "--since", str(since), "--n", str(n)]
+    if watch_timers:
+        cmd.append("--watch-timers")
     return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
@@ -319,22 +364,25 @@ def run_round(
     server_pid: int,
     token: str,
     event_id: int,
-    ids: list[str],
+    make_command: Callable[[int], dict],
     n: int,
     rate: float,
     duration: float,
+    watch_timers: bool = False,
 ) -> dict:
+    """One round: ``n`` desks subscribed while ``api`` sends ``make_command(i)`` at ``rate`` per second;
+    with ``watch_timers`` the desks also pick out the changes that show a room's timer running."""
     scope = f"event:{event_id}"
     head = api.call("GET", f"/api/v1/sync?scope={scope}&since=0&limit=1")
     epoch = head["epoch"]
     since = head["head"]
     rss_before = rss_mb(server_pid)
-    worker = start_worker(args, port, token, scope, epoch, since, n)
+    worker = start_worker(args, port, token, scope, epoch, since, n, watch_timers)
     try:
         ready = read_json_line(worker, "all desks subscribed")
         rss_connected = rss_mb(server_pid)
         say(f"  {n} desks connected and subscribed in {ready['connect_s']:.1f} s; server RSS {rss_connected:.0f} MB")
-        sent = 0
+        sent = rejected = 0
         t0 = time.monotonic()
         interval = 1.0 / rate
         while time.monotonic() - t0 < duration:
@@ -343,12 +391,11 @@ def run_round(
             if delay > 0:
                 time.sleep(delay)
             driver_seq[0] += 1
-            cmd = {
-                "cmd_seq": driver_seq[0],
-                "type": "checkin",
-                "args": {"event_id": event_id, "attendee_id": ids[sent % len(ids)]},
-            }
-            api.call("POST", "/api/v1/commands", {"commands": [cmd]})
+            cmd = {"cmd_seq": driver_seq[0], **make_command(sent)}
+            answer = api.call("POST", "/api/v1/commands", {"commands": [cmd]})
+            if answer["results"][0].get("status") == "rejected":
+                rejected += 1
+                say(f"  command {cmd} rejected: {answer['results'][0]}")
             sent += 1
         elapsed = time.monotonic() - t0
         final = api.call("GET", f"/api/v1/sync?scope={scope}&since=0&limit=1")["head"]
@@ -364,9 +411,11 @@ def run_round(
     median_desk = sorted(v[3] * 1000 for v in per_seq.values())
     delivered = sum(v[2] for v in per_seq.values())
     lost = changes * n - delivered
-    return {
+    out = {
         "desks": n,
         "changes": changes,
+        "sent": sent,
+        "rejected": rejected,
         "rate_per_s": round(sent / elapsed, 1),
         "p50_ms": round(percentile(last_desk, 50), 1),
         "p99_ms": round(percentile(last_desk, 99), 1),
@@ -381,6 +430,56 @@ def run_round(
         "rss_connected_mb": round(rss_connected, 1),
         "rss_per_conn_kb": round((rss_connected - rss_before) * 1024 / n, 1),
     }
+    if watch_timers:
+        # The same commit-to-last-desk figures, over the changes that showed a room's timer running.
+        starts = [per_seq[str(s)] for s in seen["starts"]]
+        start_last = sorted(v[1] * 1000 for v in starts)
+        out["starts_seen"] = len(starts)
+        out["start_p50_ms"] = round(percentile(start_last, 50), 1) if starts else None
+        out["start_p99_ms"] = round(percentile(start_last, 99), 1) if starts else None
+        out["start_max_ms"] = round(start_last[-1], 1) if starts else None
+        out["start_median_desk_p50_ms"] = (
+            round(percentile(sorted(v[3] * 1000 for v in starts), 50), 1) if starts else None
+        )
+    return out
+
+
+class TimerLaptop:
+    """The organizer's laptop in the timer round: starts an idle room's timer, or resets the room that
+    has run longest, so that about half of the rooms are running at any time and every room is started
+    again after it was reset."""
+
+    def __init__(self, event_id: int, room_ids: list[str]):
+        self.event_id = event_id
+        self.idle = deque(room_ids)
+        self.running: deque[str] = deque()
+        self.half = len(room_ids) // 2
+        self.starts = 0
+
+    def __call__(self, i: int) -> dict:
+        if self.idle and (len(self.running) < self.half or i % 2 == 0 or not self.running):
+            room, op = self.idle.popleft(), "start"
+            self.running.append(room)
+            self.starts += 1
+        else:
+            room, op = self.running.popleft(), "reset"
+            self.idle.append(room)
+        return {"type": "timer", "args": {"event_id": self.event_id, "room_id": room, "op": op}}
+
+
+def add_rooms(api: Api, driver_seq: list[int], event_id: int, count: int) -> list[str]:
+    """``count`` rooms for the event, added by ``api``'s desk with ``room_create`` commands."""
+    room_ids = [f"bench-room-{i:03d}" for i in range(count)]
+    commands = []
+    for i, room_id in enumerate(room_ids):
+        driver_seq[0] += 1
+        room = {"id": room_id, "name": f"Hall {i + 1}", "capacity": 100, "work_s": 1500}
+        commands.append({"cmd_seq": driver_seq[0], "type": "room_create", "args": {"event_id": event_id, "room": room}})
+    answer = api.call("POST", "/api/v1/commands", {"commands": commands})
+    refused = [r for r in answer["results"] if r.get("status") != "applied"]
+    if refused:
+        raise RuntimeError(f"adding the timer round's rooms failed: {refused[:3]}")
+    return room_ids
 
 
 def parse_args(argv=None):
@@ -391,8 +490,12 @@ def parse_args(argv=None):
     p.add_argument("--rate", type=float, default=20.0, help="check-ins per second during a round")
     p.add_argument("--duration", type=float, default=10.0, help="seconds of check-ins per round")
     p.add_argument("--attendees", type=int, default=2000)
+    p.add_argument("--timer-desks", type=int, default=1000, help="desks in the timer round (0: skip)")
+    p.add_argument("--timer-rate", type=float, default=10.0, help="timer commands per second in the timer round")
+    p.add_argument("--rooms", type=int, default=50, help="rooms the timer round's laptop cycles through")
     # worker mode (internal)
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--watch-timers", action="store_true", help=argparse.SUPPRESS)
     for name in ("--port", "--n", "--since"):
         p.add_argument(name, type=int, help=argparse.SUPPRESS)
     for name in ("--token", "--scope", "--epoch"):
@@ -404,16 +507,21 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.worker:
         return worker_main(args)
+    if args.timer_desks and args.rooms < 1:
+        raise SystemExit("--rooms must be at least 1 for the timer round")
     _raise_fd_limit()
     os.environ.update(FOCUSDESK_LIVE_PER_IP="100000", FOCUSDESK_LIVE_PER_TOKEN="100000")
     workdir = Path(tempfile.mkdtemp(prefix="focusdesk-fanout-"))
     url = f"sqlite:///{workdir / 'bench.db'}"
     say(f"seeding {args.attendees} attendees…")
     seeded = seed(url, args.attendees)
+    if args.timer_desks:
+        seed_organizer(url, seeded.event_id)
     port = free_port()
     log_path = workdir / "server.log"
     proc = start_server(url, port, log_path)
     rounds: list[dict] = []
+    timer: dict | None = None
     try:
         wait_healthy(proc, port, log_path)
         driver = Api(port)
@@ -425,26 +533,44 @@ def main(argv=None) -> int:
         # round's RSS would carry the earlier rounds' high-water mark.
         plan = [(args.idle, 2.0, 3.0)] if args.idle else []
         plan += [(int(x), args.rate, args.duration) for x in args.desks.split(",") if x]
+        ids = seeded.attendee_ids
+        event_id = seeded.event_id
+
+        def checkin(i: int) -> dict:
+            return {"type": "checkin", "args": {"event_id": event_id, "attendee_id": ids[i % len(ids)]}}
+
         for n, rate, duration in plan:
             say(f"round: {n} desks, {rate:g} check-ins/s for {duration:g} s")
             rounds.append(
-                run_round(
-                    args,
-                    driver,
-                    driver_seq,
-                    port,
-                    proc.pid,
-                    token,
-                    seeded.event_id,
-                    seeded.attendee_ids,
-                    n,
-                    rate,
-                    duration,
-                )
+                run_round(args, driver, driver_seq, port, proc.pid, token, event_id, checkin, n, rate, duration)
             )
+        if args.timer_desks:
+            organizer = Api(port)
+            organizer.login(desk="Organizer laptop", email=ORGANIZER_EMAIL, station="bench-organizer")
+            organizer_seq = [0]
+            room_ids = add_rooms(organizer, organizer_seq, event_id, args.rooms)
+            laptop_plan = TimerLaptop(event_id, room_ids)
+            n, rate = args.timer_desks, args.timer_rate
+            say(f"timer round: {n} desks, {len(room_ids)} rooms, {rate:g} timer commands/s for {args.duration:g} s")
+            timer = run_round(
+                args,
+                organizer,
+                organizer_seq,
+                port,
+                proc.pid,
+                token,
+                event_id,
+                laptop_plan,
+                n,
+                rate,
+                args.duration,
+                watch_timers=True,
+            )
+            timer["rooms"] = len(room_ids)
+            timer["starts_sent"] = laptop_plan.starts
     finally:
         stop_server(proc)
-    for r in rounds[1:]:
+    for r in rounds[1:] + ([timer] if timer else []):
         # Later rounds reuse memory an earlier round freed: their growth says nothing per connection.
         r["rss_per_conn_kb"] = None
     out: dict[str, Any] = {"benchmark": "fanout", "rate_per_s": args.rate, "duration_s": args.duration}
@@ -456,10 +582,29 @@ def main(argv=None) -> int:
         out[f"{k}_rss_mb"] = r["rss_connected_mb"]
         if r["rss_per_conn_kb"] is not None:
             out[f"{k}_rss_per_conn_kb"] = r["rss_per_conn_kb"]
-    out["lost"] = sum(r["lost"] for r in rounds)
-    out["duplicated"] = sum(r["duplicated"] for r in rounds)
+    if timer:
+        out["timer_desks"] = timer["desks"]
+        out["timer_rate_per_s"] = timer["rate_per_s"]
+        out["timer_changes"] = timer["changes"]
+        out["timer_starts"] = timer["starts_seen"]  # starts the desks saw; timer_starts_sent: the laptop's
+        out["timer_starts_sent"] = timer["starts_sent"]
+        out["timer_start_p50_ms"] = timer["start_p50_ms"]
+        out["timer_start_p99_ms"] = timer["start_p99_ms"]
+        out["timer_p99_ms"] = timer["p99_ms"]
+        out["timer_lost"] = timer["lost"]
+        out["timer_duplicated"] = timer["duplicated"]
+        out["timer_rejected"] = timer["rejected"]
+    # Totals over every round, the timer round included.
+    everything = rounds + ([timer] if timer else [])
+    out["lost"] = sum(r["lost"] for r in everything)
+    out["duplicated"] = sum(r["duplicated"] for r in everything)
     out["rounds"] = rounds
-    print_table(rounds)
+    if timer:
+        out["timer"] = timer
+    if rounds:
+        print_table(rounds)
+    if timer:
+        print_timer_table(timer)
     if args.json:
         print(json.dumps(out))
     return 0
@@ -476,6 +621,26 @@ def print_table(rounds: list[dict]) -> None:
         )
         if r["closed"]:
             print(f"       closed desks: {r['closed']}")
+
+
+def print_timer_table(r: dict) -> None:
+    print()
+    print(
+        f"timer round: {r['desks']} desks, {r['rooms']} rooms, {r['rate_per_s']} timer commands/s "
+        f"({r['sent']} sent, {r['starts_sent']} starts, {r['rejected']} rejected)"
+    )
+    print(
+        f"{'':>10} {'changes':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'deliv/s':>9} {'lost':>5} {'dup':>4} {'RSS MB':>7}"
+    )
+    print(
+        f"{'starts':>10} {r['starts_seen']:>8} {r['start_p50_ms']!s:>8} {r['start_p99_ms']!s:>8} {r['start_max_ms']!s:>8}"
+    )
+    print(
+        f"{'all':>10} {r['changes']:>8} {r['p50_ms']:>8} {r['p99_ms']:>8} {r['max_ms']:>8} "
+        f"{r['deliveries_per_s']:>9} {r['lost']:>5} {r['duplicated']:>4} {r['rss_connected_mb']:>7}"
+    )
+    if r["closed"]:
+        print(f"       closed desks: {r['closed']}")
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ def cmd_demo(args) -> int:
         from focusdesk.demo import run_demo
 
         _check_port_free(args.host, args.port)
-        return run_demo(args.host, args.port, data_dir, args.fresh)
+        return run_demo(args.host, args.port, data_dir, args.fresh, args.role)
 
     from focusdesk.demo import prepare_server
     from focusdesk.server.demo import DEMO_ACCOUNTS
@@ -101,6 +101,15 @@ def cmd_demo(args) -> int:
     print("Ctrl-C stops it.\n", flush=True)
     _run_server(settings, args.host, args.port)
     return 0
+
+
+def cmd_room(args) -> int:
+    from focusdesk.tui.run import run_tui
+
+    name = " ".join(args.name.split())
+    if not name:
+        raise CliError("give the room's name, e.g. focusdesk room 'Hall A'")
+    return run_tui(args.server, args.station, room=name)
 
 
 def cmd_users_add(args) -> int:
@@ -315,7 +324,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="where demo.db lives (default: the user data dir)")
     p.add_argument("--fresh", action="store_true", help="throw away earlier demo data first")
     p.add_argument("--server-only", action="store_true", help="run only the demo backend, no desk TUI")
+    p.add_argument(
+        "--as",
+        dest="role",
+        choices=["staff", "organizer"],
+        default="staff",
+        help="sign the demo desk in as the front desk (staff, default) or an organizer (rooms, notices, draws)",
+    )
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "room",
+        help="show one room's timer full screen (a display in the room)",
+        description="Open this desk as a display for one room: its timer, message and occupancy, full screen.",
+    )
+    p.add_argument("name", metavar="NAME", help="the room's name, e.g. 'Hall A' (case does not matter)")
+    p.set_defaults(func=cmd_room)
 
     users = sub.add_parser("users", help="staff accounts").add_subparsers(
         dest="users_cmd", metavar="ACTION", required=True

@@ -21,11 +21,16 @@ from focusdesk.tui.context import DeskContext
 # One of each family a technician might meet; the B1 is paired to the demo desk.
 DEMO_PRINTERS = ["niimbot-b1", "niimbot-d110", "phomemo-m110", "phomemo-d30", "dymo-lt200b", "brother-ql820nwb"]
 DEMO_DESK_PRINTER = "niimbot-b1"
-DEMO_DESK_NAME = "Front desk"
+# Who the demo desk signs in as: the front desk (staff), or an organizer who runs rooms, notices and draws.
+DEMO_ROLES = {"staff": "Front desk", "organizer": "Stage manager"}
+
+
+def demo_account(role: str = "staff"):  # type: ignore[no-untyped-def]
+    return next(a for a in DEMO_ACCOUNTS if a.role == role)
 
 
 def staff_account():  # type: ignore[no-untyped-def]
-    return next(a for a in DEMO_ACCOUNTS if a.role == "staff")
+    return demo_account("staff")
 
 
 def prepare_server(data_dir: Path, fresh: bool, attendee_count: int = 1500) -> tuple[Settings, int]:
@@ -35,7 +40,8 @@ def prepare_server(data_dir: Path, fresh: bool, attendee_count: int = 1500) -> t
     if fresh:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-        shutil.rmtree(data_dir / "demo-desk", ignore_errors=True)
+        for desk_dir in data_dir.glob("demo-desk*"):
+            shutil.rmtree(desk_dir, ignore_errors=True)
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings()
     settings.database_url = f"sqlite:///{path}"
@@ -46,14 +52,15 @@ def prepare_server(data_dir: Path, fresh: bool, attendee_count: int = 1500) -> t
     return settings, event_id
 
 
-def demo_context(server_url: str, event_id: int, desk_dir: Path) -> DeskContext:
-    """A desk signed in as the demo's staff account, with the virtual printers around it."""
+def demo_context(server_url: str, event_id: int, desk_dir: Path, role: str = "staff") -> DeskContext:
+    """A desk signed in as the demo's staff (or organizer) account, with the virtual printers around it."""
     from printers.virtual.world import VirtualWorld
 
+    desk_name = DEMO_ROLES[role]
     config = DeskConfig.load(desk_dir)
     if config.server_url != server_url or config.event_id != event_id:
-        config = DeskConfig(server_url=server_url, station_name=DEMO_DESK_NAME)
-    account = staff_account()
+        config = DeskConfig(server_url=server_url, station_name=desk_name)
+    account = demo_account(role)
     store = TokenStore(desk_dir, use_keyring=False)  # the demo never touches the person's real keyring
     signed = asyncio.run(
         sign_in(
@@ -61,7 +68,7 @@ def demo_context(server_url: str, event_id: int, desk_dir: Path) -> DeskContext:
             account.email,
             account.password,
             station_id=config.ensure_station_id(),
-            station_name=config.station_name or DEMO_DESK_NAME,
+            station_name=config.station_name or desk_name,
             store=store,
         )
     )
@@ -73,6 +80,7 @@ def demo_context(server_url: str, event_id: int, desk_dir: Path) -> DeskContext:
     )
     desk = context.open_desk(signed.token)
     desk.station.on_server_watermark(signed.last_cmd_seq)
+    desk.station.set_account(signed.user)
     paired = desk.printing.printer()
     # Network printers get a new port each run; a BLE pairing from last time is still valid.
     if paired is None or paired.model.transport != "ble" or paired.model_id not in DEMO_PRINTERS:
@@ -80,14 +88,16 @@ def demo_context(server_url: str, event_id: int, desk_dir: Path) -> DeskContext:
     return context
 
 
-def run_demo(host: str, port: int, data_dir: Path, fresh: bool) -> int:
+def run_demo(host: str, port: int, data_dir: Path, fresh: bool, role: str = "staff") -> int:
     from focusdesk.tui.app import FocusDeskApp
 
     print("Preparing the demo event…", flush=True)
     settings, event_id = prepare_server(data_dir, fresh)
     server = EmbeddedServer(settings, host, port).start()
     try:
-        context = demo_context(server.url, event_id, data_dir / "demo-desk")
+        # Each role is its own desk (its own station file and queue).
+        desk_dir = data_dir / ("demo-desk" if role == "staff" else f"demo-desk-{role}")
+        context = demo_context(server.url, event_id, desk_dir, role)
         FocusDeskApp(context).run()
     finally:
         server.stop()

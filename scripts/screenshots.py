@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Regenerate screenshots/ from the real app: the demo's embedded server and event (1,500 attendees), a desk
-signed in as staff, the virtual printers — driven by keys through Textual's Pilot, exported as SVG by
+signed in as staff (and one as an organizer, for rooms, notices and draws), the virtual printers — driven by keys through Textual's Pilot, exported as SVG by
 Textual and converted to PNG (cairosvg).
 
     .venv/bin/python scripts/screenshots.py            # writes screenshots/*.svg and *.png
@@ -71,6 +71,35 @@ async def shoot(context, size: tuple[int, int], suffix: str = "", theme: str | N
         await app.action_quit()
 
 
+async def shoot_organizer(context, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    """The organizer's screens: rooms with running timers, one room's display, notices, a prize draw."""
+    from focusdesk.tui.app import FocusDeskApp
+
+    app = FocusDeskApp(context)
+    async with app.run_test(size=size) as pilot:
+        desk = context.desk
+        await wait_until(pilot, lambda: desk.station.status().connection == "online")
+        await wait_until(pilot, lambda: len(desk.station.rooms.list()) >= 8)
+        await pilot.press("f4")
+        await pilot.pause(0.5)
+        save(app, "rooms")
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        save(app, "room-focus")
+        await pilot.press("escape")
+        await pilot.press("f5")
+        await pilot.pause(0.5)
+        save(app, "notices")
+        await pilot.press("f6")
+        await pilot.pause(0.3)
+        await pilot.press(*"Mechanical keyboard")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: bool(desk.draws.list()))
+        await pilot.pause(0.5)
+        save(app, "drawing")
+        await app.action_quit()
+
+
 def main() -> int:
     from focusdesk.demo import demo_context, prepare_server
     from focusdesk.server.embedded import EmbeddedServer
@@ -91,6 +120,8 @@ def main() -> int:
             asyncio.run(
                 shoot(demo_context(server.url, event_id, data / "desk-c"), SIZE, "-light", "textual-light", query="zo")
             )
+            print("120×40, an organizer:")
+            asyncio.run(shoot_organizer(demo_context(server.url, event_id, data / "desk-o", "organizer"), SIZE))
         finally:
             server.stop()
     return 0

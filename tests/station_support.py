@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from focusdesk.station.api import ServerApi
+from focusdesk.station.clock import Clock
 from focusdesk.station.engine import Station
 from focusdesk.station.sync import SyncLoop
 from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD
@@ -79,16 +80,26 @@ class Desk:
 
 
 async def sign_in_desk(
-    server_url: str, directory: Path, event_id: int, name: str = "Desk", *, live: bool = False, **sync_kw
+    server_url: str,
+    directory: Path,
+    event_id: int,
+    name: str = "Desk",
+    *,
+    live: bool = False,
+    email: str = ADMIN_EMAIL,
+    password: str = ADMIN_PASSWORD,
+    clock: Clock | None = None,
+    **sync_kw,
 ) -> Desk:
     station_id = f"desk-{uuid.uuid4().hex[:12]}"
     net = FlakyTransport()
     api = ServerApi(server_url, transport=net)
-    out = await api.login(ADMIN_EMAIL, ADMIN_PASSWORD, station_id, name)
+    out = await api.login(email, password, station_id, name)
     station = Station.open(
-        station_id=station_id, station_name=name, event_id=event_id, path=directory / f"{station_id}.db"
+        station_id=station_id, station_name=name, event_id=event_id, path=directory / f"{station_id}.db", clock=clock
     )
     station.on_server_watermark(out["station"]["last_cmd_seq"])
+    station.set_account(out["user"])
     sync = SyncLoop(station, api, live=live, backoff_base_s=0.01, backoff_cap_s=0.2, poll_interval_s=0.2, **sync_kw)
     return Desk(station, api, sync, net, station.db.path, station_id, name, out["token"])
 

@@ -6,10 +6,13 @@ same names. Candidates are sorted by id first, so the order rows come out of a d
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from focusdesk.domain.errors import DomainError
 
@@ -46,3 +49,50 @@ def draw(pool: Sequence[str], count: int, seed: str) -> list[str]:
         )
     # random.Random seeded with a string is stable across Python versions (seed version 2, SHA-512 based).
     return random.Random(seed).sample(sorted(pool), count)
+
+
+CSV_COLUMNS = (
+    "draw_id",
+    "prize",
+    "status",
+    "place",
+    "registration_number",
+    "name",
+    "attendee_id",
+    "checked_in_only",
+    "pool_size",
+    "seed",
+    "drawn_at",
+    "drawn_by",
+)
+
+
+def results_csv(records: Iterable[Mapping[str, Any]], *, include_discarded: bool = False) -> str:
+    """Draw results as CSV, one row per winner, with the seed and pool size that make each draw checkable.
+
+    ``records`` are draws as the API and the change log carry them.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for draw in records:
+        if draw["status"] == "discarded" and not include_discarded:
+            continue
+        for place, winner in enumerate(draw["winners"], start=1):
+            writer.writerow(
+                [
+                    draw["id"],
+                    draw["prize"],
+                    draw["status"],
+                    place,
+                    winner.get("registration_number") or "",
+                    winner.get("name") or "",
+                    winner["attendee_id"],
+                    "yes" if draw["checked_in_only"] else "no",
+                    draw["pool_size"],
+                    draw["seed"],
+                    draw["created_at"],
+                    draw["by"],
+                ]
+            )
+    return out.getvalue()

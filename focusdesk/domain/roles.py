@@ -18,19 +18,47 @@ ATTENDEE_WRITE = "attendee.write"
 ATTENDEE_EXPORT = "attendee.export"
 CHECKIN = "checkin"
 COUNTS_READ = "counts.read"
+ROOMS_READ = "rooms.read"  # rooms, their timers and occupancy
+ROOMS_MANAGE = "rooms.manage"  # create, rename, delete rooms
+TIMER_CONTROL = "timer.control"  # start, pause, reset, adjust a room's timer; its message
+OCCUPANCY_COUNT = "occupancy.count"  # count people into and out of a room
+NOTICE_READ = "notice.read"  # notices addressed to you (and acknowledging them)
+NOTICE_POST = "notice.post"  # send notices; see every notice of the event and who acknowledged it
+DRAW_READ = "draw.read"
+DRAW_RUN = "draw.run"
 # Permissions that span the whole installation: only an admin granted for all events has them.
 EVENT_CREATE = "event.create"
 USERS_MANAGE = "users.manage"
 STATIONS_MANAGE = "stations.manage"
 
+_RUN_THE_EVENT = frozenset(
+    {
+        EVENT_READ,
+        EVENT_UPDATE,
+        ATTENDEE_READ,
+        ATTENDEE_WRITE,
+        ATTENDEE_EXPORT,
+        CHECKIN,
+        COUNTS_READ,
+        ROOMS_READ,
+        ROOMS_MANAGE,
+        TIMER_CONTROL,
+        OCCUPANCY_COUNT,
+        NOTICE_READ,
+        NOTICE_POST,
+        DRAW_READ,
+        DRAW_RUN,
+    }
+)
 _EVENT_PERMISSIONS: dict[str, frozenset[str]] = {
-    ADMIN: frozenset({EVENT_READ, EVENT_UPDATE, ATTENDEE_READ, ATTENDEE_WRITE, ATTENDEE_EXPORT, CHECKIN, COUNTS_READ}),
-    ORGANIZER: frozenset(
-        {EVENT_READ, EVENT_UPDATE, ATTENDEE_READ, ATTENDEE_WRITE, ATTENDEE_EXPORT, CHECKIN, COUNTS_READ}
+    ADMIN: _RUN_THE_EVENT,
+    ORGANIZER: _RUN_THE_EVENT,
+    # Staff work the desks and the room doors: they see rooms and count people, organizers run the timers.
+    STAFF: frozenset(
+        {EVENT_READ, ATTENDEE_READ, CHECKIN, COUNTS_READ, ROOMS_READ, OCCUPANCY_COUNT, NOTICE_READ, DRAW_READ}
     ),
-    STAFF: frozenset({EVENT_READ, ATTENDEE_READ, CHECKIN, COUNTS_READ}),
     # Technicians pair printers and watch devices; they see the event, not the attendee list.
-    TECHNICIAN: frozenset({EVENT_READ, COUNTS_READ}),
+    TECHNICIAN: frozenset({EVENT_READ, COUNTS_READ, ROOMS_READ, NOTICE_READ}),
 }
 _GLOBAL_PERMISSIONS = frozenset({EVENT_CREATE, USERS_MANAGE, STATIONS_MANAGE})
 
@@ -64,6 +92,10 @@ class Principal:
     def all_events(self) -> bool:
         """True when some grant covers every event."""
         return any(g.event_id is None for g in self.grants)
+
+    def roles_at(self, event_id: int) -> set[str]:
+        """The roles this person holds at ``event_id`` (grants for every event included)."""
+        return {g.role for g in self.grants if g.event_id is None or g.event_id == event_id}
 
     def event_ids(self) -> set[int]:
         return {g.event_id for g in self.grants if g.event_id is not None}

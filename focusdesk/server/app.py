@@ -15,7 +15,7 @@ from focusdesk.server.db import Database
 from focusdesk.server.errors import install_error_handlers
 from focusdesk.server.fastpath import CommandsFastPath
 from focusdesk.server.live.endpoint import LiveEndpoint, LiveRoute, revalidate_tokens
-from focusdesk.server.routers import attendees, auth, commands, events, health, sync
+from focusdesk.server.routers import attendees, auth, commands, draws, events, health, notices, rooms, sync
 from focusdesk.server.settings import Settings
 from focusdesk.server.state import ServerState
 
@@ -58,6 +58,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost of all: the live WebSocket skips every other layer (see LiveRoute).
     app.add_middleware(LiveRoute, endpoint=LiveEndpoint())
     app.include_router(health.router)
-    for module in (auth, events, attendees, commands, sync):
+    for module in (auth, events, attendees, commands, sync, rooms, notices, draws):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

@@ -35,6 +35,23 @@ DEMO_ACCOUNTS = (
     DemoAccount("admin@demo.focusdesk.test", "admin-demo-pass", ADMIN),
 )
 DEMO_STATION = ("demo-seed-desk", "Desk 1")
+DEMO_ORGANIZER_STATION = ("demo-organizer-laptop", "Organizer laptop")
+# (name, capacity, people present, timer commands run at seed time, minutes ago they ran)
+DEMO_ROOMS = (
+    ("Main Hall", 600, 412, [({"op": "start", "preset": "talk-45"}, 31)]),
+    ("Room B", 120, 120, [({"op": "start", "duration_s": 20 * 60}, 19.5)]),
+    ("Room C", 80, 23, [({"op": "start", "preset": "pomodoro-25-5"}, 27)]),
+    ("Workshop 1", 40, 38, [({"op": "start", "preset": "workshop-90"}, 50), ({"op": "pause"}, 3)]),
+    ("Workshop 2", 40, 0, []),
+    ("Quiet room", 20, 6, [({"op": "start", "preset": "pomodoro-50-10"}, 10)]),
+    ("Lightning stage", 150, 97, [({"op": "start", "duration_s": 5 * 60}, 6)]),
+    ("Sponsor lounge", None, 31, [({"op": "message", "text": "Coffee refill at 11:00"}, 0)]),
+)
+DEMO_NOTICES = (
+    ("high", "Room B is full — send people to Room C", {"kind": "role", "value": "staff"}),
+    ("medium", "Lunch starts at 12:30 in the Main Hall foyer", {"kind": "all"}),
+    ("low", "Spare label rolls are in the blue box behind Desk 1", {"kind": "role", "value": "staff"}),
+)
 
 
 def demo_event_id(conn: Connection) -> int | None:
@@ -84,4 +101,43 @@ def seed_demo(db: Database, *, attendee_count: int = 1500, checked_in_share: flo
     ]
     for offset in range(0, len(commands), 200):
         db.write_sync(lambda c, part=commands[offset : offset + 200]: apply_batch(c, desk, part))
+    seed_rooms_and_notices(db, event_id)
     return event_id
+
+
+def seed_rooms_and_notices(db: Database, event_id: int) -> None:
+    """Rooms with timers in every state, and notices, made the way an organizer's laptop makes them: as
+    commands. Timers are data anchored at real server times, so they are "already running" when seeded."""
+    from focusdesk.server.schema import rooms
+
+    if db.read_sync(lambda c: c.execute(select(rooms.c.id).where(rooms.c.event_id == event_id)).first()):
+        return
+    laptop = Principal(
+        user_id=1,
+        email="organizer@demo.focusdesk.test",
+        grants=(Grant(ORGANIZER, event_id),),
+        station_id=DEMO_ORGANIZER_STATION[0],
+        station_name=DEMO_ORGANIZER_STATION[1],
+    )
+    seq = db.write_sync(lambda c: ensure_station(c, *DEMO_ORGANIZER_STATION, time.time()))
+    rng = random.Random(11)
+
+    def send(command: str, args: dict, at_offset_s: float = 0.0) -> None:
+        nonlocal seq
+        seq += 1
+        cmd = CommandIn(seq, command, {"event_id": event_id, **args})
+        # A timer command runs at the server's "now": a past one is applied as of that time.
+        when = time.time() - at_offset_s
+        db.write_sync(lambda c: apply_batch(c, laptop, [cmd], now=when))
+
+    for name, capacity, present, timer_commands in DEMO_ROOMS:
+        room_id = f"demo-room-{rng.getrandbits(48):012x}"
+        room = {"id": room_id, "name": name, "capacity": capacity}
+        send("room_create", {"room": {k: v for k, v in room.items() if v is not None}}, 60 * 60)
+        if present:
+            send("occupancy", {"room_id": room_id, "set": present})
+        for args, minutes_ago in timer_commands:
+            send("timer", {"room_id": room_id, **args}, minutes_ago * 60)
+    for i, (priority, body, audience) in enumerate(DEMO_NOTICES):
+        notice = {"id": f"demo-notice-{i:04d}", "body": body, "priority": priority, "audience": audience}
+        send("notice_post", {"notice": notice}, (len(DEMO_NOTICES) - i) * 7 * 60)

@@ -38,6 +38,22 @@ STATUS_BY_CODE = {
     "rate_limited": 429,
     "not_a_desk": 400,
     "malformed_json": 400,
+    "unknown_room": 404,
+    "duplicate_room": 409,
+    "not_proposed": 409,
+    "not_enough_people": 409,
+    "event_closed": 409,
+    # A timer command that does not fit the timer's state (already running, not paused, …).
+    "already_running": 409,
+    "paused": 409,
+    "not_running": 409,
+    "not_paused": 409,
+    "already_idle": 409,
+    "not_started": 409,
+    "too_much": 409,
+    "not_idle": 409,
+    "unknown_preset": 422,
+    "unknown_command": 422,
 }
 
 

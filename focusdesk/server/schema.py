@@ -162,3 +162,74 @@ tokens = Table(
     Column("revoked_at", Double, nullable=True),
     Index("ix_tokens_station_id", "station_id"),
 )
+
+# Rooms of an event, each with its shared timer stored as data (a TimerState as JSON, never a ticking value).
+# ``rev`` counts the room's changes, so a desk keeps the newest version whichever way it hears of it.
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("name_key", String(80), nullable=False),  # casefolded: "Hall A" and "hall a" are one room
+    Column("capacity", Integer, nullable=True),
+    Column("occupancy", Integer, nullable=False, default=0),
+    Column("work_s", Double, nullable=False),
+    Column("break_s", Double, nullable=False),
+    Column("timer", Text, nullable=False),
+    Column("rev", Integer, nullable=False, default=1),
+    Column("updated_by", String(64), nullable=True),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    UniqueConstraint("event_id", "name_key"),
+)
+
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("priority", String(8), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("audience_kind", String(8), nullable=False),
+    Column("audience_value", String(64), nullable=True),
+    Column("author_id", Integer, nullable=True),
+    Column("author", String(254), nullable=False),
+    Column("station_name", String(64), nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=True),
+    Index("ix_notices_event_id_created_at", "event_id", "created_at"),
+)
+
+# One acknowledgement per person and notice: a second one is answered "already acknowledged".
+notice_acks = Table(
+    "notice_acks",
+    metadata,
+    Column("notice_id", String(64), ForeignKey("notices.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, primary_key=True, autoincrement=False),
+    Column("user", String(254), nullable=False),
+    Column("station_id", String(64), nullable=False),
+    Column("station_name", String(64), nullable=False),
+    Column("at", Double, nullable=False),
+)
+
+# Prize draws with everything needed to re-run them: the eligible pool (sorted ids) and the seed.
+draws = Table(
+    "draws",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("prize", String(200), nullable=False),
+    Column("checked_in_only", Boolean, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("seed", String(64), nullable=False),
+    Column("pool", Text, nullable=False),
+    Column("pool_size", Integer, nullable=False),
+    Column("winners", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("by", String(254), nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("decided_at", Double, nullable=True),
+    Column("replaces", String(64), nullable=True),  # the discarded draw this one was redrawn from
+    Index("ix_draws_event_id_created_at", "event_id", "created_at"),
+)

@@ -154,3 +154,11 @@ class ServerApi:
     async def events(self) -> list[dict[str, Any]]:
         """The events this account may work at (the event picker)."""
         return (await self._request("GET", "/events")).json()
+
+    async def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """Any other API call, answered as decoded JSON (errors sorted as for every call)."""
+        response = await self._request(method, path, json=body)
+        if response.status_code == 409:
+            message, payload = _message(response)
+            raise Refused(message, status=409, body=payload)
+        return response.json()

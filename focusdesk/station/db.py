@@ -134,6 +134,35 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX print_jobs_state ON print_jobs (state, id);
     """,
+    """
+    -- Rooms, notices and draws as the server last said (``record`` is its JSON). ``rev`` counts a
+    -- room's changes on the server, so an answer and a live change can arrive in either order and the
+    -- desk still keeps the newer one.
+    CREATE TABLE rooms (
+        id TEXT PRIMARY KEY,
+        event_id INTEGER NOT NULL,
+        rev INTEGER NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE TABLE notices (
+        id TEXT PRIMARY KEY,
+        event_id INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE TABLE notice_acks (
+        notice_id TEXT NOT NULL,
+        user_id INTEGER NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (notice_id, user_id)
+    );
+    CREATE TABLE draws (
+        id TEXT PRIMARY KEY,
+        event_id INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        record TEXT NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

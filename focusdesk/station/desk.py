@@ -16,6 +16,7 @@ from typing import Any
 
 from focusdesk.station.api import ServerApi
 from focusdesk.station.db import state_dir
+from focusdesk.station.draws import Draws
 from focusdesk.station.engine import Station
 from focusdesk.station.model import ActionResult
 from focusdesk.station.printing import PrintQueue
@@ -89,6 +90,7 @@ class Desk:
         self.api = api
         self.sync = sync
         self.printing = printing
+        self.draws = Draws(station, api)
         self._print_task: asyncio.Task[None] | None = None
 
     @classmethod

@@ -20,7 +20,9 @@ from typing import Any
 
 from focusdesk.domain.attendees import new_attendee_id, new_qr_secret, normalise_email, validate_attendee
 from focusdesk.domain.errors import DomainError
+from focusdesk.domain.roles import Grant, Principal
 from focusdesk.domain.timeutil import local_hhmm
+from focusdesk.station import draws as _draws  # noqa: F401 -- registers the draw appliers with the replica
 from focusdesk.station import outbox
 from focusdesk.station.clock import Clock
 from focusdesk.station.db import StationDatabaseError, StationDB, station_db_path
@@ -35,6 +37,7 @@ from focusdesk.station.model import (
     StationStatus,
     StuckCommand,
 )
+from focusdesk.station.notices import NOTICE_COMMANDS, NoticeBoard, store_ack, store_notice
 from focusdesk.station.replica import (
     Cursor,
     ReplicaContext,
@@ -45,6 +48,7 @@ from focusdesk.station.replica import (
     read_cursor,
     refresh_effective,
 )
+from focusdesk.station.rooms import ROOM_COMMANDS, RoomBook, describe_command, store_deletion, store_room
 from focusdesk.station.search import SearchIndex
 
 log = logging.getLogger(__name__)
@@ -96,6 +100,8 @@ class Station:
         # Built on first use, or by warm_index() once the desk has painted its first screen: at 50,000
         # people it takes about half a second, which a desk should not stare at before showing anything.
         self._index: SearchIndex | None = None
+        self.rooms = RoomBook(self)
+        self.notices = NoticeBoard(self)
 
     @classmethod
     def open(
@@ -128,7 +134,61 @@ class Station:
     def close(self) -> None:
         self.db.close()
 
+    # -- who is signed in here ------------------------------------------------------------------
+
+    def set_account(self, user: dict[str, Any]) -> None:
+        """Remember the signed-in person (id, name, role grants) from sign-in or the live ``welcome``."""
+        keep = {k: user.get(k) for k in ("id", "email", "display_name", "grants")}
+        with self.db.tx():
+            self.db.set_meta("account", json.dumps(keep, ensure_ascii=False))
+        self._account = keep
+        self._notify(Touched(rooms=True, notices=True, draws=True))
+
+    def account(self) -> dict[str, Any] | None:
+        if not hasattr(self, "_account"):
+            raw = self.db.get_meta("account")
+            self._account = json.loads(raw) if raw else None
+        return self._account
+
+    def account_name(self) -> str:
+        account = self.account() or {}
+        return str(account.get("display_name") or account.get("email") or self.station_name)
+
+    def user_id(self) -> int | None:
+        account = self.account()
+        return account.get("id") if account else None
+
+    def principal(self) -> Principal | None:
+        account = self.account()
+        if not account or account.get("grants") is None:
+            return None
+        grants = tuple(Grant(g["role"], g.get("event_id")) for g in account["grants"])
+        return Principal(account.get("id") or 0, account.get("email") or "", grants, self.station_id)
+
+    def roles(self) -> set[str]:
+        principal = self.principal()
+        return principal.roles_at(self.event_id) if principal else set()
+
+    def can(self, permission: str) -> bool:
+        """May this desk's person do ``permission`` here? Unknown (an old station file): let the server say."""
+        principal = self.principal()
+        return True if principal is None else principal.can(permission, self.event_id)
+
+    def wall(self) -> float:
+        return self._wall()
+
+    def server_now(self) -> float:
+        """The server's time as this desk best knows it (its clock corrected by the measured offset)."""
+        return self.clock.now()
+
     # -- listeners -------------------------------------------------------------------------------
+
+    def changed(self, touched: Touched) -> None:
+        """Tell the screens that ``touched`` changed (room, notice and draw books call this)."""
+        self._notify(touched)
+
+    def notify_rooms(self) -> None:
+        self._notify(Touched(rooms=True))
 
     def _notify(self, touched: Touched, status: bool = True) -> None:
         update = Update(touched, status)
@@ -469,7 +529,7 @@ class Station:
             for result in results:
                 seq = result.get("cmd_seq")
                 row = conn.execute(
-                    "SELECT type, attendee_id, state, predicted, label FROM outbox WHERE cmd_seq = ?", (seq,)
+                    "SELECT type, attendee_id, state, predicted, label, args FROM outbox WHERE cmd_seq = ?", (seq,)
                 ).fetchone()
                 if row is None or row["state"] != "queued":
                     continue  # answered already (a replay's stored answer), or pruned
@@ -481,6 +541,8 @@ class Station:
                 attendee_id = row["attendee_id"]
                 # What the person must be told beyond what the desk said at once.
                 notice = None
+                if row["type"] in ROOM_COMMANDS or row["type"] in NOTICE_COMMANDS:
+                    touched.merge(_keep_answer(conn, row["type"], result))
                 if status == "rejected":
                     self._note_rejection(conn, row, result, now)
                 elif result.get("lost"):
@@ -514,10 +576,18 @@ class Station:
         if row["type"] == "walkin":
             # The walk-in never existed for the server: the desk's provisional person goes away.
             conn.execute("DELETE FROM attendees WHERE id = ? AND local_only = 1", (attendee_id,))
-        what = {"checkin": "Check-in", "undo_checkin": "Undo", "walkin": "Walk-in registration"}.get(
-            row["type"], "Action"
-        )
+        what = {
+            "checkin": "Check-in",
+            "undo_checkin": "Undo",
+            "walkin": "Walk-in registration",
+            "notice_post": "Sending the notice",
+            "notice_ack": "Acknowledging the notice",
+        }.get(row["type"], "Action")
         who = f" of {name}" if name else ""
+        if row["type"] in ROOM_COMMANDS:
+            what, who = describe_command(row["type"], json.loads(row["args"])), f" in {name}" if name else ""
+        elif row["type"] in NOTICE_COMMANDS:
+            who = f" “{name}”" if name else ""
         outbox.add_attention(
             conn,
             kind="rejected",
@@ -558,3 +628,20 @@ class Station:
         if self.clock.best is not None:
             with self.db.tx():
                 self.db.set_meta("clock_offset_s", repr(self.clock.offset_s))
+
+
+def _keep_answer(conn, command: str, result: dict[str, Any]) -> Touched:
+    """An answer to a room or notice command carries the server's new version: keep it now (a live
+    change with the same version may come before or after)."""
+    if command in ROOM_COMMANDS:
+        if isinstance(result.get("room"), dict):
+            store_room(conn, result["room"])
+        elif isinstance(result.get("deleted_room"), dict):
+            gone = result["deleted_room"]
+            store_deletion(conn, gone["id"], gone["event_id"], gone.get("rev", 0))
+        return Touched(rooms=True)
+    if isinstance(result.get("notice"), dict):
+        store_notice(conn, result["notice"])
+    if isinstance(result.get("ack"), dict) and result.get("notice_id"):
+        store_ack(conn, result["notice_id"], result["ack"])
+    return Touched(notices=True)

@@ -7,6 +7,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from focusdesk.domain import timers
+from focusdesk.domain.timers import TimerState
+
 ATTENDEE_SELECT = (
     "SELECT id, event_id, reg_no, name, email, company, ticket_type, custom, status, qr_secret, checked_in,"
     " checked_in_at, checked_in_station, checkin_count, local_only FROM attendees"
@@ -129,3 +132,91 @@ class StationStatus:
     clock_offset_s: float
     clock_error_s: float | None  # None: not measured yet
     problem: str | None  # the last failure, in words
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    """A room as the desk shows it: the server's version with this desk's unanswered changes on top."""
+
+    id: str
+    event_id: int
+    name: str
+    capacity: int | None
+    occupancy: int
+    work_s: float
+    break_s: float
+    timer: TimerState
+    updated_by: str | None  # the desk that last changed it
+    pending: bool  # this desk changed it and the server has not answered yet
+
+    def remaining(self, server_now: float) -> float:
+        return timers.remaining(self.timer, server_now)
+
+    def phase_now(self, server_now: float) -> TimerState:
+        """The timer with every pomodoro phase that ended by ``server_now`` rolled over."""
+        return timers.advance(self.timer, server_now)
+
+    def time_is_up(self, server_now: float) -> bool:
+        return timers.time_is_up(self.timer, server_now)
+
+    def in_warning(self, server_now: float) -> bool:
+        return timers.in_warning(self.timer, server_now)
+
+    @property
+    def full(self) -> bool:
+        return self.capacity is not None and self.occupancy >= self.capacity
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeAck:
+    user: str  # who acknowledged (their display name or email)
+    station_name: str
+    at: float
+    pending: bool = False  # this desk's acknowledgement, not yet confirmed by the server
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    id: str
+    event_id: int
+    priority: str  # high | medium | low
+    body: str
+    audience: str  # in words: "everyone", "organizers", "desk Front desk"
+    author: str
+    created_at: float
+    expires_at: float | None
+    acks: tuple[NoticeAck, ...]
+    for_me: bool  # addressed to this desk's person (senders also see notices meant for others)
+    acked_by_me: bool
+    pending: bool  # posted on this desk, not yet accepted by the server
+
+    def expired(self, server_now: float) -> bool:
+        return self.expires_at is not None and server_now >= self.expires_at
+
+    def needs_my_ack(self, server_now: float) -> bool:
+        return self.for_me and not self.acked_by_me and not self.expired(server_now)
+
+
+@dataclass(frozen=True, slots=True)
+class DrawWinner:
+    attendee_id: str
+    name: str
+    registration_number: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Draw:
+    """One prize drawing: who won, from how many, with the seed that reproduces it."""
+
+    id: str
+    event_id: int
+    prize: str
+    checked_in_only: bool
+    count: int
+    seed: str
+    pool_size: int
+    winners: tuple[DrawWinner, ...]
+    status: str  # proposed | confirmed | discarded
+    by: str
+    created_at: float
+    decided_at: float | None

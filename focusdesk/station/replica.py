@@ -45,16 +45,24 @@ class Touched:
     removed: set[str] = field(default_factory=set)
     everything: bool = False  # a snapshot replaced the scope: rebuild views
     event: bool = False
+    rooms: bool = False
+    notices: bool = False
+    draws: bool = False
 
     def merge(self, other: Touched) -> Touched:
         self.attendees |= other.attendees
         self.removed |= other.removed
         self.everything |= other.everything
         self.event |= other.event
+        self.rooms |= other.rooms
+        self.notices |= other.notices
+        self.draws |= other.draws
         return self
 
     def __bool__(self) -> bool:
-        return bool(self.attendees or self.removed or self.everything or self.event)
+        return bool(
+            self.attendees or self.removed or self.everything or self.event or self.rooms or self.notices or self.draws
+        )
 
 
 # -- cursors ---------------------------------------------------------------------------------------
@@ -234,7 +242,7 @@ def apply_snapshot(
         log.info("replica: snapshot sections this desk does not know yet: %s", sorted(unknown))
     refresh_effective(conn, pending_attendees(conn, ctx), ctx)
     write_cursor(conn, scope, Cursor(epoch, seq), now)
-    return Touched(everything=True, event=True)
+    return Touched(everything=True, event=True, rooms=True, notices=True, draws=True)
 
 
 def apply_changes(

@@ -255,6 +255,9 @@ class SyncLoop:
         last = frame.get("last_cmd_seq")
         if isinstance(last, int):
             self.station.on_server_watermark(last)
+        account = frame.get("account")
+        if isinstance(account, dict) and account != _known_account(self.station):
+            self.station.set_account({**(self.station.account() or {}), **account})
         self._contact("live")
         self._welcomed.set()
         self._wake.set()
@@ -307,3 +310,8 @@ class SyncLoop:
     def _signed_out(self, reason: str) -> None:
         self.signed_out = True
         self.station.set_connection("signed_out", problem=f"sign in again: {reason}")
+
+
+def _known_account(station: Station) -> dict[str, Any] | None:
+    known = station.account()
+    return None if known is None else {k: known.get(k) for k in ("id", "email", "grants")}

@@ -4,6 +4,8 @@ A desk that knows its server, its event and has a token opens at once — withou
 anything, so an unreachable server at the start of a shift is not fatal: the desk opens offline on its
 replica and the sync loop reconnects by itself. A different ``--server`` (or a new ``--station`` name,
 which the server only learns at sign-in) means signing in again.
+
+``focusdesk room NAME`` is the same desk opened as a display for one room (``room=NAME``).
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ def build_app(
     directory: Path | None = None,
     *,
     use_keyring: bool | None = None,
+    room: str | None = None,
 ) -> FocusDeskApp:
-    """The app, with the desk already open when the desk's config and token allow it.
+    """The app, with the desk already open when the desk's config and token allow it; ``room``: show only
+    that room's focus view.
 
     Raises :class:`StationDatabaseError` when the desk's own file cannot be used.
     """
@@ -51,7 +55,7 @@ def build_app(
         token = context.token_store.load(config.server_url, config.station_id)
         if token:
             context.open_desk(token)
-    return FocusDeskApp(context)
+    return FocusDeskApp(context, room=room)
 
 
 def run_tui(
@@ -60,9 +64,10 @@ def run_tui(
     directory: Path | None = None,
     *,
     use_keyring: bool | None = None,
+    room: str | None = None,
 ) -> int:
     try:
-        app = build_app(server, station, directory, use_keyring=use_keyring)
+        app = build_app(server, station, directory, use_keyring=use_keyring, room=room)
     except StationDatabaseError as exc:
         print(f"focusdesk: {exc}", file=sys.stderr)
         return 2

@@ -44,6 +44,19 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/events/{event_id}/attendees/{attendee_id}"): {A, O, S},
     ("PATCH", "/api/v1/events/{event_id}/attendees/{attendee_id}"): {A, O},
     ("DELETE", "/api/v1/events/{event_id}/attendees/{attendee_id}"): {A, O},
+    ("GET", "/api/v1/events/{event_id}/rooms"): EVERYONE,
+    ("POST", "/api/v1/events/{event_id}/rooms"): {A, O},
+    ("PATCH", "/api/v1/events/{event_id}/rooms/{room_id}"): {A, O},
+    ("DELETE", "/api/v1/events/{event_id}/rooms/{room_id}"): {A, O},
+    ("POST", "/api/v1/events/{event_id}/rooms/{room_id}/timer"): {A, O},
+    ("GET", "/api/v1/events/{event_id}/notices"): EVERYONE,
+    ("POST", "/api/v1/events/{event_id}/notices"): {A, O},
+    ("GET", "/api/v1/events/{event_id}/draws"): {A, O, S},
+    ("POST", "/api/v1/events/{event_id}/draws"): {A, O},
+    ("GET", "/api/v1/events/{event_id}/draws/export"): {A, O},
+    ("POST", "/api/v1/events/{event_id}/draws/{draw_id}/confirm"): {A, O},
+    ("POST", "/api/v1/events/{event_id}/draws/{draw_id}/redraw"): {A, O},
+    ("GET", "/api/v1/events/{event_id}/draws/{draw_id}/audit"): {A, O},
     ("POST", "/api/v1/commands"): {A, O, S},
     ("GET", "/api/v1/sync"): {A, O, S},
     ("GET", "/health"): EVERYONE,
@@ -98,6 +111,12 @@ def _call(api: Api, admin: Api, method: str, template: str, event_id: int, role:
         .replace("{attendee_id}", attendee["id"])
         .replace("{station_id}", admin.victim_station)
     )
+    if "{room_id}" in template:
+        room = admin.post(f"/api/v1/events/{event_id}/rooms", json={"name": f"Room {uuid.uuid4().hex[:8]}"})
+        path = path.replace("{room_id}", room.json()["id"])
+    if "{draw_id}" in template:
+        draw = admin.post(f"/api/v1/events/{event_id}/draws", json={"prize": "Mug", "checked_in_only": False})
+        path = path.replace("{draw_id}", draw.json()["id"])
     bodies = {
         "/api/v1/auth/login": {
             "email": ADMIN_EMAIL if role == A else f"{role}@rbac.example",
@@ -109,6 +128,10 @@ def _call(api: Api, admin: Api, method: str, template: str, event_id: int, role:
             "grants": [{"role": "staff", "event_id": event_id}],
         },
         "/api/v1/events": {"name": "New", "starts_on": "2026-12-01", "ends_on": "2026-12-02", "timezone": "UTC"},
+        "/api/v1/events/{event_id}/rooms": {"name": f"Room {uuid.uuid4().hex[:8]}"},
+        "/api/v1/events/{event_id}/rooms/{room_id}/timer": {"op": "start"},
+        "/api/v1/events/{event_id}/notices": {"body": "Hello"},
+        "/api/v1/events/{event_id}/draws": {"prize": "Mug", "checked_in_only": False},
     }
     if method == "GET" and template == "/api/v1/sync":
         return api.get(path, params={"scope": f"event:{event_id}"})
@@ -117,7 +140,7 @@ def _call(api: Api, admin: Api, method: str, template: str, event_id: int, role:
     if template.endswith("/import"):
         return api.post(path, content=f"name,email\nImported,i-{uuid.uuid4().hex[:8]}@example.org\n".encode())
     if method == "PATCH":
-        return api.patch(path, json={"name": "Renamed"})
+        return api.patch(path, json={"name": f"Renamed {uuid.uuid4().hex[:8]}"})
     if method == "DELETE":
         return api.delete(path)
     if method == "POST" and template == "/api/v1/events/{event_id}/attendees":
@@ -188,6 +211,8 @@ def test_no_token_is_401_everywhere(world):
                 template.replace("{event_id}", str(home["id"]))
                 .replace("{attendee_id}", "abcdefgh1")
                 .replace("{station_id}", "abcdefgh1")
+                .replace("{room_id}", "abcdefgh1")
+                .replace("{draw_id}", "abcdefgh1")
             )
             r = anon.http.request(method, path, params={"scope": f"event:{home['id']}"} if "sync" in path else None)
             assert r.status_code == 401, f"{method} {path}: {r.status_code}"

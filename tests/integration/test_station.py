@@ -369,6 +369,8 @@ def test_a_desk_with_a_wrong_clock_measures_its_offset_and_stamps_server_time(ve
         desk.sync.start()
         await wait_for(lambda: desk.station.clock.error_s is not None, "a clock sample")
         assert desk.station.clock.offset_s == pytest.approx(-300, abs=1)
+        # The clock is measured from the welcome; the attendee list follows the subscription.
+        await wait_for(lambda: desk.station.get(people[0]["id"]) is not None, "the attendee list")
         desk.station.check_in(people[0]["id"])
         await wait_for(lambda: desk.station.status().queued == 0, "the check-in to be sent")
         await desk.close()

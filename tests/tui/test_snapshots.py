@@ -13,7 +13,7 @@ import pytest
 from focusdesk.tui.app import FocusDeskApp
 from focusdesk.tui.context import DeskContext
 from focusdesk.tui.screens import printers as printers_screen
-from tests.tui_offline import offline_app, offline_config
+from tests.tui_offline import offline_app, offline_config, rooms_notices_draws_state
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
@@ -74,6 +74,85 @@ def test_sync_offline(snap_compare, tmp_path, size):
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=size, run_before=open_sync)
+
+
+def organizer_desk(tmp_path, wall: float) -> FocusDeskApp:
+    """The offline desk, frozen at ``wall``, signed in as an organizer, with notices and draws."""
+    app = offline_app(tmp_path, wall=wall)
+    station = app.desk.station
+    station.set_account(
+        {"id": 12, "email": "organizer@demo.focusdesk.test", "grants": [{"role": "organizer", "event_id": 1}]}
+    )
+    station.apply_snapshot("offline-epoch", 1, rooms_notices_draws_state(wall))
+    return app
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_notices_feed(snap_compare, tmp_path, size):
+    app = organizer_desk(tmp_path, 1_795_430_040.0)
+
+    async def open_notices(pilot):
+        await pilot.press("f5")
+        await settle(pilot, lambda: app.screen.query("#notices-feed") and app.screen.feed.notices)
+        app.clear_notifications()  # the high-priority toast from start-up would cover the feed
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_notices)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_drawing_with_history(snap_compare, tmp_path, size):
+    app = organizer_desk(tmp_path, 1_795_430_040.0)
+
+    async def open_drawing(pilot):
+        await pilot.press("f6")
+        await settle(pilot, lambda: app.screen.query("#draw-history") and app.screen.history.draws)
+        app.clear_notifications()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_drawing)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_rooms_screen(snap_compare, tmp_path, size):
+    # Seven rooms, one in each look: running, pomodoro work (full), idle, paused, break, last minute, time up.
+    app = organizer_desk(tmp_path, 1_795_430_040.0)
+
+    async def open_rooms(pilot):
+        await pilot.press("f4")
+        await settle(pilot, lambda: app.screen.query("#rooms-grid") and len(app.screen.grid.cards) == 7)
+        app.clear_notifications()  # the high-priority toast from start-up would cover the cards
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_rooms)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_room_focus_view(snap_compare, tmp_path, size):
+    app = organizer_desk(tmp_path, 1_795_430_040.0)
+
+    async def focus_hall_b(pilot):
+        await pilot.press("f4")
+        await settle(pilot, lambda: app.screen.query("#rooms-grid") and len(app.screen.grid.cards) == 7)
+        await pilot.press("l", "enter")  # Hall B: second pomodoro work phase, full, with a message
+        await settle(pilot, lambda: getattr(app.screen, "room", None) is not None)
+        app.clear_notifications()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=focus_hall_b)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_room_display_time_is_up(snap_compare, tmp_path, size):
+    # ``focusdesk room "Workshop 2"``: only that room, its countdown run out.
+    app = FocusDeskApp(organizer_desk(tmp_path, 1_795_430_040.0).context, room="Workshop 2")
+
+    async def wait(pilot):
+        await settle(pilot, lambda: getattr(app.screen, "room", None) is not None)
+        app.clear_notifications()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=wait)
 
 
 @pytest.mark.parametrize("size", SIZES)

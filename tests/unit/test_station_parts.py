@@ -75,13 +75,20 @@ def test_a_station_file_belongs_to_one_station(tmp_path):
 
 def test_migrations_upgrade_an_older_file_in_place(tmp_path, monkeypatch):
     path = tmp_path / "s.db"
-    StationDB(path).close()
-    extra = "CREATE TABLE rooms (id TEXT PRIMARY KEY, name TEXT NOT NULL);"
-    monkeypatch.setattr(station_db, "MIGRATIONS", [*station_db.MIGRATIONS, extra])
-    monkeypatch.setattr(station_db, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    # A file written by the first release (check-ins only), holding a queued command …
+    with monkeypatch.context() as first_release:
+        first_release.setattr(station_db, "MIGRATIONS", station_db.MIGRATIONS[:1])
+        first_release.setattr(station_db, "SCHEMA_VERSION", 1)
+        old = StationDB(path)
+        old.conn.execute(
+            "INSERT INTO outbox (cmd_seq, type, args, device_time, created_at) VALUES (1, 'checkin', '{}', 0, 0)"
+        )
+        old.close()
+    # … opened by this one: upgraded in place (rooms, notices, draws added), the queue kept.
     db = StationDB(path)
-    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
-    db.conn.execute("INSERT INTO rooms VALUES ('r1', 'Hall A')")
+    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db.conn.execute("INSERT INTO rooms VALUES ('r1', 1, 1, '{}')")
+    assert [tuple(r) for r in db.conn.execute("SELECT cmd_seq, type FROM outbox")] == [(1, "checkin")]
     db.close()
 
 

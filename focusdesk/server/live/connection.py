@@ -19,7 +19,7 @@ from focusdesk.domain.live import CLOSE_LAGGING
 
 if TYPE_CHECKING:
     from focusdesk.domain.roles import Principal
-    from focusdesk.server.live.hub import Hub
+    from focusdesk.server.live.hub import Hub, PrivateFrame
 
 log = logging.getLogger(__name__)
 AsgiSend = Callable[[dict[str, Any]], Awaitable[None]]
@@ -44,7 +44,9 @@ class Subscription:
     def syncing(self) -> bool:
         return self.buffer is not None
 
-    def offer(self, seq: int, frame: str) -> None:
+    def offer(self, seq: int, frame: str | PrivateFrame) -> None:
+        if not isinstance(frame, str):
+            frame = frame.for_viewer(self.connection.principal)
         if self.buffer is not None:
             self.buffer.append((seq, frame))
             if len(self.buffer) > self.connection.max_queue:

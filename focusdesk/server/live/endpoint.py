@@ -150,6 +150,12 @@ class LiveEndpoint:
                 heartbeat_s=state.hub.heartbeat_s,
                 last_cmd_seq=last_cmd_seq,
                 station_id=station_id,
+                # Who signed in, so the desk shows only what this person may do (the server still checks).
+                account={
+                    "id": principal.user_id,
+                    "email": principal.email,
+                    "grants": [{"role": g.role, "event_id": g.event_id} for g in principal.grants],
+                },
             )
         )
         return conn

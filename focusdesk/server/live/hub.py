@@ -23,10 +23,12 @@ from functools import partial
 from sqlalchemy import Connection, select
 
 from focusdesk.domain.live import CLOSE_REPLACED, CLOSE_UNAUTHORIZED
+from focusdesk.domain.roles import Principal
 from focusdesk.server.db import Database
 from focusdesk.server.live.connection import LiveConnection, Subscription
 from focusdesk.server.schema import scope_head
 from focusdesk.server.store.changelog import Change, read_changes
+from focusdesk.server.store.notices import audience_of, for_viewer, hidden, visible
 from focusdesk.server.store.sync import SyncAnswer, sync_answer
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,27 @@ def change_frame(change: Change) -> str:
     return '{"type":"change",' + change.to_json()[1:]
 
 
+class PrivateFrame:
+    """A change only some followers may read (a notice): each gets the frame or its ``hidden`` stand-in.
+
+    Everything else is one shared, pre-encoded string; only notice changes pay for the per-follower check.
+    """
+
+    __slots__ = ("change", "frame", "hidden")
+
+    def __init__(self, change: Change):
+        self.change = change
+        self.frame = change_frame(change)
+        self.hidden = change_frame(hidden(change))
+
+    def for_viewer(self, principal: Principal) -> str:
+        return self.frame if visible(self.change, principal) else self.hidden
+
+
+def feed_frame(change: Change) -> str | PrivateFrame:
+    return PrivateFrame(change) if audience_of(change) is not None else change_frame(change)
+
+
 class Feed:
     """One scope's ordered stream and its subscribers."""
 
@@ -45,7 +68,7 @@ class Feed:
         self.hub = hub
         self.scope = scope
         self.head: int | None = None  # last seq delivered; None until a subscriber's read fixes it
-        self.pending: dict[int, str] = {}
+        self.pending: dict[int, str | PrivateFrame] = {}
         self.subscribers: set[Subscription] = set()
         self._filling: asyncio.Task | None = None
 
@@ -55,7 +78,7 @@ class Feed:
         head = self.head
         for change in changes:
             if head is None or change.seq > head:
-                self.pending[change.seq] = change_frame(change)
+                self.pending[change.seq] = feed_frame(change)
         self._drain()
 
     def set_base(self, seq: int) -> None:
@@ -272,12 +295,21 @@ class Hub:
         conn.subscriptions[scope] = sub
         try:
             answer = await self.db.read(
-                partial(sync_answer, scope=scope, epoch=epoch, since=since, limit=self.delta_page)
+                partial(
+                    sync_answer, scope=scope, epoch=epoch, since=since, limit=self.delta_page, viewer=conn.principal
+                )
             )
             conn.enqueue(answer.body)
             while answer.more:
                 answer = await self.db.read(
-                    partial(sync_answer, scope=scope, epoch=answer.epoch, since=answer.seq, limit=self.delta_page)
+                    partial(
+                        sync_answer,
+                        scope=scope,
+                        epoch=answer.epoch,
+                        since=answer.seq,
+                        limit=self.delta_page,
+                        viewer=conn.principal,
+                    )
                 )
                 conn.enqueue(answer.body)
             if conn.subscriptions.get(scope) is not sub:
@@ -320,7 +352,7 @@ class Hub:
             if sub.connection.subscriptions.get(sub.scope) is not sub:
                 return
             for change in changes:
-                sub.connection.enqueue(change_frame(change))
+                sub.connection.enqueue(change_frame(for_viewer(change, sub.connection.principal)))
                 cursor = change.seq
             if not changes:
                 raise RuntimeError(f"change log of {sub.scope} has no seq {cursor + 1}")

@@ -43,5 +43,7 @@ async def sync(
     if event_id is None:
         raise unknown_scope(scope)
     ensure(principal, ATTENDEE_READ, event_id)
-    body = await state.db.read(partial(sync_payload, scope=scope, epoch=epoch, since=since, limit=limit))
+    body = await state.db.read(
+        partial(sync_payload, scope=scope, epoch=epoch, since=since, limit=limit, viewer=principal)
+    )
     return Response(body, media_type="application/json")

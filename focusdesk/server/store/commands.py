@@ -27,14 +27,35 @@ from focusdesk.domain.attendees import (
     validate_attendee,
 )
 from focusdesk.domain.errors import DomainError, FieldProblem, ValidationFailed
-from focusdesk.domain.roles import CHECKIN, Principal
+from focusdesk.domain.roles import (
+    CHECKIN,
+    NOTICE_POST,
+    NOTICE_READ,
+    OCCUPANCY_COUNT,
+    ROOMS_MANAGE,
+    TIMER_CONTROL,
+    Principal,
+)
 from focusdesk.domain.timeutil import local_hhmm, to_iso
 from focusdesk.server.schema import attendees, checkins, command_results, events, stations
+from focusdesk.server.store import notices as notice_store
+from focusdesk.server.store import rooms as room_store
 from focusdesk.server.store.changelog import Change, append_changes, event_scope
 from focusdesk.server.store.prepared import Prepared, PreparedIn
 from focusdesk.server.store.records import attendee_record, dumps
 
-COMMAND_TYPES = ("checkin", "undo_checkin", "walkin")
+COMMAND_TYPES = (
+    "checkin",
+    "undo_checkin",
+    "walkin",
+    "room_create",
+    "room_update",
+    "room_delete",
+    "timer",
+    "occupancy",
+    "notice_post",
+    "notice_ack",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,7 +444,71 @@ def _refuse_duplicates(batch: _Batch, event_id: int, attendee_id: str, email: st
         raise DomainError("duplicate_qr", "that QR secret already belongs to another attendee")
 
 
-_HANDLERS = {"checkin": _checkin, "undo_checkin": _undo, "walkin": _walkin}
+# -- rooms, timers and notices: the rules live in their store modules; here, who may and where -------
+
+_ROOM_PERMISSION = {
+    "room_create": (ROOMS_MANAGE, "add rooms"),
+    "room_update": (ROOMS_MANAGE, "change rooms"),
+    "room_delete": (ROOMS_MANAGE, "delete rooms"),
+    "timer": (TIMER_CONTROL, "run room timers"),
+    "occupancy": (OCCUPANCY_COUNT, "count people in rooms"),
+}
+
+
+def _open_event(batch: _Batch, cmd: CommandIn, permission: str, what: str) -> int:
+    problems: list[FieldProblem] = []
+    event_id = _arg_event_id(cmd.args, problems)
+    if problems:
+        raise ValidationFailed(problems)
+    if not batch.principal.can(permission, event_id):
+        raise DomainError("forbidden", f"your account may not {what} at event {event_id}")
+    if batch.event(event_id)["status"] == "closed":
+        raise DomainError("event_closed", f"event {event_id} is closed; it cannot be changed")
+    return event_id
+
+
+def _emit_all(batch: _Batch, event_id: int, entries: list[tuple[str, str, object]]) -> None:
+    for kind, entity_id, data in entries:
+        batch.emit(event_id, kind, entity_id, data)
+
+
+def _room(batch: _Batch, cmd: CommandIn) -> dict[str, Any]:
+    event_id = _open_event(batch, cmd, *_ROOM_PERMISSION[cmd.type])
+    actor = batch.principal.station_name or batch.principal.email
+    answer, entries = room_store.change_room(
+        batch.conn, event_id=event_id, command=cmd.type, args=cmd.args, actor=actor, now=batch.now
+    )
+    _emit_all(batch, event_id, entries)
+    return answer
+
+
+def _notice_post(batch: _Batch, cmd: CommandIn) -> dict[str, Any]:
+    event_id = _open_event(batch, cmd, NOTICE_POST, "send notices")
+    answer, entries = notice_store.post_notice(
+        batch.conn, event_id=event_id, principal=batch.principal, args=cmd.args, now=batch.now
+    )
+    _emit_all(batch, event_id, entries)
+    return answer
+
+
+def _notice_ack(batch: _Batch, cmd: CommandIn) -> dict[str, Any]:
+    event_id = _open_event(batch, cmd, NOTICE_READ, "read notices")
+    tz = batch.event(event_id)["timezone"]
+    answer, entries = notice_store.acknowledge(
+        batch.conn, event_id=event_id, principal=batch.principal, args=cmd.args, now=batch.now, tz=tz
+    )
+    _emit_all(batch, event_id, entries)
+    return answer
+
+
+_HANDLERS = {
+    "checkin": _checkin,
+    "undo_checkin": _undo,
+    "walkin": _walkin,
+    **dict.fromkeys(_ROOM_PERMISSION, _room),
+    "notice_post": _notice_post,
+    "notice_ack": _notice_ack,
+}
 
 
 # A handler may put the attendee's record already encoded under this key; it is spliced in as "attendee".
@@ -470,9 +555,12 @@ def ensure_station(conn: Connection, station_id: str, name: str, now: float) -> 
     return ensure_stations(conn, {station_id: name}, now)[station_id]
 
 
-def apply_batch(conn: Connection, principal: Principal, commands: list[CommandIn]) -> BatchOutcome:
-    """Apply one desk's contiguous, ascending batch of commands exactly once."""
-    return apply_batches(conn, [(principal, commands)])[0]
+def apply_batch(
+    conn: Connection, principal: Principal, commands: list[CommandIn], *, now: float | None = None
+) -> BatchOutcome:
+    """Apply one desk's contiguous, ascending batch of commands exactly once (``now``: the server time
+    to apply them at, for seeding demo data in the past; the server always uses the present)."""
+    return apply_batches(conn, [(principal, commands)], now=now)[0]
 
 
 _UPDATE_WATERMARK = Prepared(
@@ -482,13 +570,15 @@ _UPDATE_WATERMARK = Prepared(
 )
 
 
-def apply_batches(conn: Connection, payloads: list[tuple[Principal, list[CommandIn]]]) -> list[BatchOutcome]:
+def apply_batches(
+    conn: Connection, payloads: list[tuple[Principal, list[CommandIn]]], *, now: float | None = None
+) -> list[BatchOutcome]:
     """Apply several desks' batches in one set-based pass (the writer merges concurrent requests).
 
     Payloads are handled in order, each against the watermark its desk has at that point, so two
     requests from the same desk in one pass behave exactly as if they had come one after the other.
     """
-    now = time.time()
+    now = time.time() if now is None else now
     desks: dict[str, str] = {}
     for principal, _cmds in payloads:
         assert principal.station_id, "the router only lets desk tokens send commands"

@@ -12,9 +12,13 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from focusdesk.domain.errors import DomainError
+from focusdesk.domain.roles import Principal
 from focusdesk.server.schema import attendees, checkins, events
 from focusdesk.server.store.changelog import parse_event_scope, read_changes, read_head
+from focusdesk.server.store.draws import list_draws
+from focusdesk.server.store.notices import for_viewer, list_notices
 from focusdesk.server.store.records import attendee_record, checkin_record, dumps, event_record
+from focusdesk.server.store.rooms import list_rooms
 
 DELTA_PAGE_MAX = 5000
 
@@ -33,12 +37,17 @@ class SyncAnswer:
     more: bool
 
 
-def sync_payload(conn: Connection, scope: str, epoch: str | None, since: int | None, limit: int) -> str:
+def sync_payload(
+    conn: Connection, scope: str, epoch: str | None, since: int | None, limit: int, viewer: Principal | None = None
+) -> str:
     """The encoded `sub_ok` answer for a desk at ``(epoch, since)``."""
-    return sync_answer(conn, scope, epoch, since, limit).body
+    return sync_answer(conn, scope, epoch, since, limit, viewer).body
 
 
-def sync_answer(conn: Connection, scope: str, epoch: str | None, since: int | None, limit: int) -> SyncAnswer:
+def sync_answer(
+    conn: Connection, scope: str, epoch: str | None, since: int | None, limit: int, viewer: Principal | None = None
+) -> SyncAnswer:
+    """``viewer``: the person the answer is for — notices not addressed to them are left out (None: all)."""
     head = read_head(conn, scope)
     if head is None:
         raise unknown_scope(scope)
@@ -46,7 +55,7 @@ def sync_answer(conn: Connection, scope: str, epoch: str | None, since: int | No
     if continuous:
         changes = read_changes(conn, scope, since, limit)
         more = bool(changes) and changes[-1].seq < head.head_seq
-        body = ",".join(c.to_json() for c in changes)
+        body = ",".join(for_viewer(c, viewer).to_json() for c in changes)
         return SyncAnswer(
             f'{{"type":"sub_ok","mode":"delta","scope":{json.dumps(scope)},"epoch":"{head.epoch}",'
             f'"head":{head.head_seq},"changes":[{body}],"more":{"true" if more else "false"}}}',
@@ -54,7 +63,7 @@ def sync_answer(conn: Connection, scope: str, epoch: str | None, since: int | No
             changes[-1].seq if changes else since,
             more,
         )
-    state = snapshot_state(conn, scope)
+    state = snapshot_state(conn, scope, viewer)
     return SyncAnswer(
         f'{{"type":"sub_ok","mode":"snapshot","scope":{json.dumps(scope)},"epoch":"{head.epoch}",'
         f'"seq":{head.head_seq},"head":{head.head_seq},"state":{dumps(state)}}}',
@@ -64,7 +73,7 @@ def sync_answer(conn: Connection, scope: str, epoch: str | None, since: int | No
     )
 
 
-def snapshot_state(conn: Connection, scope: str) -> dict:
+def snapshot_state(conn: Connection, scope: str, viewer: Principal | None = None) -> dict:
     event_id = parse_event_scope(scope)
     if event_id is None:
         raise unknown_scope(scope)
@@ -81,4 +90,7 @@ def snapshot_state(conn: Connection, scope: str) -> dict:
         "event": event_record(event),
         "attendees": [attendee_record(r) for r in people],
         "checkins": [checkin_record(r) for r in facts],
+        "rooms": list_rooms(conn, event_id),
+        "notices": list_notices(conn, event_id, viewer),
+        "draws": list_draws(conn, event_id),
     }

@@ -76,8 +76,8 @@ class SignInScreen(Screen[bool]):
     """
     BINDINGS = [
         Binding("ctrl+s", "sign_in", "Sign in", id="signin.submit", tooltip="Sign this desk in (Enter in any field)"),
-        # Desk, Printers and Sync need a signed-in desk: their keys do nothing here (and leave the footer).
-        Binding("f1,f2,f3", "not_yet", "Sign in first", id="signin.no_modes", show=False),
+        # Every mode needs a signed-in desk: their keys do nothing here (and leave the footer).
+        Binding("f1,f2,f3,f4,f5,f6", "not_yet", "Sign in first", id="signin.no_modes", show=False),
     ]
     COMMANDS = {SignInCommands}
 
@@ -135,7 +135,7 @@ class SignInScreen(Screen[bool]):
     # -- intents ---------------------------------------------------------------------------------
 
     def action_not_yet(self) -> None:
-        self.notify("Sign in first: the desk, printers and sync screens need a signed-in desk.", severity="warning")
+        self.notify("Sign in first: every screen of the desk needs a signed-in desk.", severity="warning")
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -221,5 +221,6 @@ class SignInScreen(Screen[bool]):
             self.say(f"This desk's local file cannot be opened: {exc}")
             return
         desk.station.on_server_watermark(signed.last_cmd_seq)
+        desk.station.set_account(signed.user)
         self.say("")
         self.dismiss(True)

@@ -1,4 +1,5 @@
-"""The line at the bottom of every screen: connection, outbox, printer, and "changed on another desk"."""
+"""The line at the bottom of every screen: connection, outbox, notices waiting for this person, printer, and
+"changed on another desk"."""
 
 from __future__ import annotations
 
@@ -44,6 +45,12 @@ class StatusBar(Static):
             text.append(f"  Stuck {status.stuck}", style="bold red")
         if status.attention:
             text.append(f"  ⚠ {status.attention} need attention", style="bold red")
+        waiting = desk.station.notices.unacknowledged()  # highest priority first
+        if waiting:
+            text.append(
+                f"  ✉ {len(waiting)} to acknowledge (F5)",
+                style="bold red" if waiting[0].priority == "high" else "bold yellow",
+            )
         text.append("  ·  ")
         text.append_text(self._printer_text(desk))
         text.append(f"  ·  synced {ago(status.last_sync_at)}", style="dim")

@@ -1,0 +1,176 @@
+"""Add a room, or change one: name, capacity (empty: no limit) and the timer's length in minutes.
+
+The dialog hands the parsed fields to ``save`` (the screen's call into ``station.rooms.create`` or
+``update``) and closes with the room it returns. A refused field (``ValidationFailed`` names each one)
+appears under that field and nothing typed is lost; any other refusal ("there is already a room called
+Hall A") is said at the top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from focusdesk.domain.errors import DomainError, FieldProblem, ValidationFailed
+from focusdesk.station.model import Room
+
+# Form field -> (label, the station's name for it)
+FIELDS = {"name": ("Name", "name"), "capacity": ("Capacity", "capacity"), "minutes": ("Timer", "work_s")}
+_BY_STATION_NAME = {station: form for form, (_, station) in FIELDS.items()}
+
+Save = Callable[[dict[str, Any]], Room]
+
+
+def parse_form(name: str, capacity: str, minutes: str) -> tuple[dict[str, Any], list[FieldProblem]]:
+    """The room's fields from what was typed (``work_s`` in seconds), and what could not be read."""
+    fields: dict[str, Any] = {"name": name}
+    problems: list[FieldProblem] = []
+    capacity = capacity.strip()
+    if not capacity:
+        fields["capacity"] = None
+    elif capacity.isdigit():
+        fields["capacity"] = int(capacity)
+    else:
+        problems.append(FieldProblem("capacity", "must be a whole number of people, or empty for no limit"))
+    try:
+        fields["work_s"] = round(float(minutes.strip().replace(",", ".")) * 60.0, 3)
+    except ValueError:
+        problems.append(FieldProblem("work_s", "must be a number of minutes, e.g. 25"))
+    return fields, problems
+
+
+def minutes_of(seconds: float) -> str:
+    minutes = seconds / 60.0
+    return f"{minutes:g}"
+
+
+class RoomFormDialog(ModalScreen[Room | None]):
+    # App CSS outranks any DEFAULT_CSS, and the app paints every Screen opaque: this keeps the rooms visible
+    # (dimmed) behind the dialog.
+    CSS = """
+    RoomFormDialog.-dialog { background: $background 60%; }
+    """
+    DEFAULT_CSS = """
+    RoomFormDialog { align: center middle; }
+    RoomFormDialog > #room-form-box {
+        width: 64;
+        max-width: 98%;
+        height: auto;
+        max-height: 98%;
+        border: thick $accent 80%;
+        background: $panel;
+        padding: 0 1;
+        overflow-y: auto;
+    }
+    RoomFormDialog .room-form-row { height: auto; }
+    RoomFormDialog .room-form-label { width: 10; padding-top: 1; color: $text-muted; }
+    RoomFormDialog .room-form-row > Input { width: 1fr; }
+    RoomFormDialog .room-form-hint { width: auto; padding: 1 0 0 1; color: $text-muted; }
+    RoomFormDialog .room-form-error { color: $text-error; padding-left: 10; height: auto; }
+    RoomFormDialog .room-form-error.-empty { display: none; }
+    RoomFormDialog .-problem { border: tall $error; }
+    RoomFormDialog #room-form-message { color: $text-error; text-style: bold; height: auto; }
+    RoomFormDialog #room-form-message.-empty { display: none; }
+    RoomFormDialog #room-form-buttons { height: auto; align-horizontal: right; }
+    RoomFormDialog Button { margin-left: 2; }
+    """
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="room_form.cancel", tooltip="Close; nothing is changed"),
+        Binding("ctrl+s", "save", "Save", id="room_form.save", tooltip="Save the room"),
+    ]
+
+    def __init__(self, save: Save, room: Room | None = None) -> None:
+        """``room``: the room to change (the form starts with its values); None adds a new one."""
+        super().__init__(classes="-dialog")
+        self.save = save
+        self.room = room
+
+    def compose(self) -> ComposeResult:
+        room = self.room
+        values = {
+            "name": room.name if room else "",
+            "capacity": str(room.capacity) if room and room.capacity is not None else "",
+            "minutes": minutes_of(room.work_s) if room else "25",
+        }
+        hints = {"name": "", "capacity": "people; empty: no limit", "minutes": "minutes"}
+        with Vertical(id="room-form-box") as box:
+            box.border_title = f"Change {room.name}" if room else "New room"
+            box.border_subtitle = "Enter or ctrl+s saves · Escape cancels"
+            yield Static("", id="room-form-message", markup=False, classes="-empty")
+            for field, (label, _) in FIELDS.items():
+                with Horizontal(classes="room-form-row"):
+                    yield Label(label, classes="room-form-label")
+                    yield Input(values[field], id=f"room-form-{field}", placeholder=label)
+                    if hints[field]:
+                        yield Static(hints[field], classes="room-form-hint", markup=False)
+                yield Static("", id=f"room-form-{field}-error", classes="room-form-error -empty", markup=False)
+            with Horizontal(id="room-form-buttons"):
+                yield Button("Cancel", id="room-form-cancel")
+                yield Button("Save (ctrl+s)" if room else "Add room (ctrl+s)", id="room-form-save", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#room-form-name", Input).focus()
+
+    def _value(self, field: str) -> str:
+        return self.query_one(f"#room-form-{field}", Input).value
+
+    def _say(self, selector: str, words: str) -> None:
+        line = self.query_one(selector, Static)
+        line.update(words)
+        line.set_class(not words, "-empty")
+
+    def show_problems(self, problems: list[FieldProblem], message: str | None = None) -> None:
+        by_field: dict[str, list[str]] = {}
+        others = [message] if message else []
+        for problem in problems:
+            # The station names fields "name", or "args.fields.name" when the check ran on the command.
+            field = _BY_STATION_NAME.get(problem.field.rsplit(".", 1)[-1])
+            if field is None:
+                others.append(f"{problem.field} {problem.reason}")
+            else:
+                by_field.setdefault(field, []).append(problem.reason)
+        for field, (label, _) in FIELDS.items():
+            reasons = by_field.get(field, [])
+            self.query_one(f"#room-form-{field}", Input).set_class(bool(reasons), "-problem")
+            self._say(f"#room-form-{field}-error", "\n".join(f"{label} {reason}" for reason in reasons))
+        self._say("#room-form-message", "\n".join(others))
+        first = next((f for f in FIELDS if f in by_field), None)
+        if first is not None:
+            self.query_one(f"#room-form-{first}", Input).focus()
+
+    @property
+    def problems_shown(self) -> dict[str, str]:
+        """Field → the complaint under it, as on screen (tests read this)."""
+        return {
+            field: str(error.content)
+            for field in FIELDS
+            if not (error := self.query_one(f"#room-form-{field}-error", Static)).has_class("-empty")
+        }
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#room-form-save")
+    def action_save(self) -> None:
+        fields, problems = parse_form(self._value("name"), self._value("capacity"), self._value("minutes"))
+        if problems:
+            self.show_problems(problems)
+            return
+        try:
+            room = self.save(fields)
+        except ValidationFailed as exc:
+            self.show_problems(list(exc.problems))
+            return
+        except DomainError as exc:
+            self.show_problems([], exc.message)
+            return
+        self.dismiss(room)
+
+    @on(Button.Pressed, "#room-form-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
