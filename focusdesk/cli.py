@@ -63,6 +63,7 @@ def _run_server(settings, host: str, port: int) -> None:
     from focusdesk.server.serving import uvicorn_config
 
     _check_port_free(host, port)
+    settings.freeze_gc_after_start = True  # this process is the server (see server/gc_tuning.py)
     uvicorn.Server(uvicorn_config(create_app(settings), host, port)).run()
 
 

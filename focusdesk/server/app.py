@@ -14,6 +14,7 @@ from focusdesk.server.bodylimit import BodyLimitMiddleware
 from focusdesk.server.db import Database
 from focusdesk.server.errors import install_error_handlers
 from focusdesk.server.fastpath import CommandsFastPath
+from focusdesk.server.gc_tuning import freeze_startup_objects
 from focusdesk.server.live.endpoint import LiveEndpoint, LiveRoute, revalidate_tokens
 from focusdesk.server.routers import attendees, auth, commands, draws, events, health, notices, rooms, sync
 from focusdesk.server.settings import Settings
@@ -34,6 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.hub.set_revalidator(partial(revalidate_tokens, state))
         state.hub.start()
         db.publisher = state.hub.publish_threadsafe
+        if settings.freeze_gc_after_start:
+            freeze_startup_objects()
         try:
             yield
         finally:

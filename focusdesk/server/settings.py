@@ -31,6 +31,8 @@ class Settings:
     token_ttl_s: float = float(os.environ.get("FOCUSDESK_TOKEN_TTL_HOURS", "16")) * 3600
     # A revoked token may still be honoured by another server process for this long.
     token_cache_s: float = 10.0
+    # A server process freezes what start-up loaded out of the garbage collector's view (gc_tuning.py).
+    freeze_gc_after_start: bool = False
     max_body_bytes: int = 1 << 20
     max_import_bytes: int = 32 << 20
     # Failed logins allowed per email and per client address inside the window.
