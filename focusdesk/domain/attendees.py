@@ -31,7 +31,7 @@ ATTENDEE_STATUSES = ("registered", "cancelled")
 # checks refuse real addresses; delivery is the only true test.
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _QR_RE = re.compile(r"^[A-Za-z0-9_\-.~]+$")
-_ATTENDEE_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{8,64}$")
+_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{8,64}$")
 
 
 def new_attendee_id() -> str:
@@ -66,11 +66,15 @@ class AttendeeFields:
     qr_secret: str | None = None
 
 
-def check_attendee_id(value: object, problems: list[FieldProblem], where: str = "id") -> str | None:
-    if not isinstance(value, str) or not _ATTENDEE_ID_RE.match(value):
+def check_id(value: object, problems: list[FieldProblem], where: str = "id") -> str | None:
+    """An id a desk mints offline (attendees, rooms, notices): 8–64 letters, digits, '-' or '_'."""
+    if not isinstance(value, str) or not _ID_RE.match(value):
         problems.append(FieldProblem(where, "must be 8–64 letters, digits, '-' or '_'"))
         return None
     return value
+
+
+check_attendee_id = check_id
 
 
 def validate_attendee(

@@ -29,3 +29,8 @@ class ValidationFailed(DomainError):
     def __init__(self, problems: list[FieldProblem]):
         summary = "; ".join(f"{p.field}: {p.reason}" for p in problems[:5])
         super().__init__("invalid_input", f"Invalid input — {summary}", problems)
+
+
+def unknown_fields(data: dict, allowed: set[str], prefix: str = "") -> list[FieldProblem]:
+    """One problem per key of ``data`` that is not in ``allowed`` (sorted, so answers are stable)."""
+    return [FieldProblem(f"{prefix}{key}", "is not a field of this command") for key in sorted(set(data) - allowed)]

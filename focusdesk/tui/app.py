@@ -70,6 +70,7 @@ class FocusDeskApp(App[None]):
         self._desk_pending = False
         self._attention_seen: set[int] = set()
         self._notice_alerts = NoticeAlerts()
+        self._notices_changed = False
 
     @property
     def desk(self) -> Any:
@@ -107,6 +108,9 @@ class FocusDeskApp(App[None]):
         self.call_after_refresh(desk.station.warm_index)
 
     def _on_station_update(self, update: Update) -> None:
+        # Notices are re-read only when a notice changed (not on every check-in of a rush).
+        touched = update.touched
+        self._notices_changed |= touched.notices or touched.everything
         if not self._desk_pending:
             self._desk_pending = True
             self.set_timer(COALESCE_S, self._publish_desk)
@@ -114,7 +118,9 @@ class FocusDeskApp(App[None]):
     def _publish_desk(self) -> None:
         self._desk_pending = False
         self._announce_attention()
-        self._announce_notices()
+        if self._notices_changed:
+            self._notices_changed = False
+            self._announce_notices()
         self.desk_changed.publish(None)
 
     def _announce_attention(self) -> None:

@@ -11,14 +11,13 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import Field
 from sqlalchemy import Connection
 
-from focusdesk.domain.errors import DomainError
 from focusdesk.domain.roles import NOTICE_POST, NOTICE_READ, Principal
 from focusdesk.server.api_models import ErrorOut, Strict
 from focusdesk.server.deps import authenticated, ensure
 from focusdesk.server.state import ServerState, get_state
 from focusdesk.server.store import notices as store
 from focusdesk.server.store.changelog import append_changes, event_scope
-from focusdesk.server.store.events import get_event_row
+from focusdesk.server.store.events import ensure_event_open
 
 router = APIRouter(tags=["notices"])
 ERR = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
@@ -58,8 +57,7 @@ async def post_notice(
     notice = {"id": uuid.uuid4().hex, **body.model_dump(exclude_none=True)}
 
     def work(conn: Connection) -> dict[str, Any]:
-        if get_event_row(conn, event_id)["status"] == "closed":
-            raise DomainError("event_closed", f"event {event_id} is closed; it cannot be changed")
+        ensure_event_open(conn, event_id)
         answer, entries = store.post_notice(
             conn, event_id=event_id, principal=principal, args={"event_id": event_id, "notice": notice}, now=now
         )

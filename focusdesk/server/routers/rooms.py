@@ -15,14 +15,13 @@ from fastapi import APIRouter, Depends, Path, Response
 from pydantic import Field
 from sqlalchemy import Connection
 
-from focusdesk.domain.errors import DomainError
 from focusdesk.domain.roles import ROOMS_MANAGE, ROOMS_READ, TIMER_CONTROL, Principal
 from focusdesk.server.api_models import ErrorOut, Strict
 from focusdesk.server.deps import authenticated, ensure
 from focusdesk.server.state import ServerState, get_state
 from focusdesk.server.store import rooms as store
 from focusdesk.server.store.changelog import append_changes, event_scope
-from focusdesk.server.store.events import get_event_row
+from focusdesk.server.store.events import ensure_event_open
 
 router = APIRouter(tags=["rooms"])
 ERR = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}  # fmt: skip
@@ -60,8 +59,7 @@ async def _change(state: ServerState, principal: Principal, event_id: int, comma
     now = time.time()
 
     def work(conn: Connection) -> dict[str, Any]:
-        if get_event_row(conn, event_id)["status"] == "closed":
-            raise DomainError("event_closed", f"event {event_id} is closed; it cannot be changed")
+        ensure_event_open(conn, event_id)
         answer, entries = store.change_room(
             conn,
             event_id=event_id,

@@ -26,7 +26,7 @@ from focusdesk.domain.attendees import (
     new_qr_secret,
     validate_attendee,
 )
-from focusdesk.domain.errors import DomainError, FieldProblem, ValidationFailed
+from focusdesk.domain.errors import DomainError, FieldProblem, ValidationFailed, unknown_fields
 from focusdesk.domain.roles import (
     CHECKIN,
     NOTICE_POST,
@@ -228,8 +228,7 @@ def _arg_event_id(args: dict[str, Any], problems: list[FieldProblem]) -> int | N
 
 
 def _unexpected_args(args: dict[str, Any], allowed: set[str], problems: list[FieldProblem]) -> None:
-    for key in sorted(set(args) - allowed):
-        problems.append(FieldProblem(f"args.{key}", "is not a field of this command"))
+    problems.extend(unknown_fields(args, allowed, "args."))
 
 
 # -- handlers ------------------------------------------------------------------------------------

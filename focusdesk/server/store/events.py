@@ -33,6 +33,12 @@ def get_event_row(conn: Connection, event_id: int):
     return row
 
 
+def ensure_event_open(conn: Connection, event_id: int) -> None:
+    """Refuse changes to a closed event (and to one that does not exist)."""
+    if get_event_row(conn, event_id)["status"] == "closed":
+        raise DomainError("event_closed", f"event {event_id} is closed; it cannot be changed")
+
+
 def get_event(conn: Connection, event_id: int) -> dict:
     return event_record(get_event_row(conn, event_id))
 

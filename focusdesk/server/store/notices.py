@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from focusdesk.domain.errors import DomainError, FieldProblem, ValidationFailed
+from focusdesk.domain.attendees import check_id
+from focusdesk.domain.errors import DomainError, FieldProblem, ValidationFailed, unknown_fields
 from focusdesk.domain.notices import Audience, may_see, validate_notice
 from focusdesk.domain.roles import Principal
 from focusdesk.domain.timeutil import local_hhmm, to_iso
@@ -25,7 +26,6 @@ from focusdesk.server.store.changelog import Change, parse_event_scope
 Entry = tuple[str, str, object]
 NOTICE_KINDS = ("notice.posted", "notice.acked")
 HIDDEN_KIND = "hidden"
-_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
 def person_name(conn: Connection, principal: Principal) -> str:
@@ -80,7 +80,7 @@ def list_notices(conn: Connection, event_id: int, viewer: Principal | None) -> l
 
 
 def _refuse_unknown_args(args: dict[str, Any], allowed: set[str]) -> None:
-    problems = [FieldProblem(f"args.{k}", "is not a field of this command") for k in sorted(set(args) - allowed)]
+    problems = unknown_fields(args, allowed, "args.")
     if problems:
         raise ValidationFailed(problems)
 
@@ -92,9 +92,10 @@ def post_notice(
     data = args.get("notice")
     if not isinstance(data, dict):
         raise ValidationFailed([FieldProblem("args.notice", "must be an object with a body")])
-    notice_id = data.get("id")
-    if not isinstance(notice_id, str) or not 8 <= len(notice_id) <= 64 or not set(notice_id) <= _ID_CHARS:
-        raise ValidationFailed([FieldProblem("args.notice.id", "must be 8–64 letters, digits, '-' or '_'")])
+    problems: list[FieldProblem] = []
+    notice_id = check_id(data.get("id"), problems, "args.notice.id")
+    if notice_id is None:
+        raise ValidationFailed(problems)
     fields = validate_notice(data, prefix="args.notice.")
     if conn.execute(select(notices.c.id).where(notices.c.id == notice_id)).first():
         raise DomainError("duplicate_id", f"a notice with id {notice_id} already exists")

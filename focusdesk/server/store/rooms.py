@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from focusdesk.domain import timers
+from focusdesk.domain.attendees import check_id
 from focusdesk.domain.errors import DomainError, FieldProblem, ValidationFailed
 from focusdesk.domain.rooms import apply_room_command
 from focusdesk.domain.timeutil import to_iso
@@ -32,7 +33,6 @@ ALLOWED_ARGS = {
     "timer": _TIMER_ARGS,
     "occupancy": {"event_id", "room_id", "delta", "set"},
 }
-_ROOM_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
 def room_record(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,9 +58,11 @@ def list_rooms(conn: Connection, event_id: int) -> list[dict[str, Any]]:
 
 
 def _check_room_id(value: object, field: str) -> str:
-    if not isinstance(value, str) or not 8 <= len(value) <= 64 or not set(value) <= _ROOM_ID_CHARS:
-        raise ValidationFailed([FieldProblem(field, "must be 8–64 letters, digits, '-' or '_'")])
-    return value
+    problems: list[FieldProblem] = []
+    room_id = check_id(value, problems, field)
+    if room_id is None:
+        raise ValidationFailed(problems)
+    return room_id
 
 
 def _locked_room(conn: Connection, event_id: int, room_id: str) -> dict[str, Any] | None:

@@ -17,9 +17,10 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
-from focusdesk.domain.errors import DomainError, FieldProblem, ValidationFailed
+from focusdesk.domain.errors import FieldProblem
 from focusdesk.domain.notices import AUDIENCE_ALL, AUDIENCE_DESK, AUDIENCE_ROLE, MAX_EXPIRY_S, Audience
 from focusdesk.station.model import Notice
+from focusdesk.tui.dialogs.form_submit import submit
 
 PRIORITY_CHOICES = [
     ("High — rings on every desk it is for", "high"),
@@ -220,15 +221,7 @@ class ComposeNoticeDialog(ModalScreen[Notice | None]):
         if expiry_problem is not None:
             self.show_problems([expiry_problem])
             return
-        try:
-            notice = self.send(body, priority, audience, expires_in_s)
-        except ValidationFailed as exc:
-            self.show_problems(list(exc.problems))
-            return
-        except DomainError as exc:
-            self.show_problems([], exc.message)
-            return
-        self.dismiss(notice)
+        submit(self, lambda: self.send(body, priority, audience, expires_in_s))
 
     @on(Button.Pressed, "#compose-cancel")
     def action_cancel(self) -> None:

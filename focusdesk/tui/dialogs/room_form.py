@@ -18,8 +18,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from focusdesk.domain.errors import DomainError, FieldProblem, ValidationFailed
+from focusdesk.domain.errors import FieldProblem
 from focusdesk.station.model import Room
+from focusdesk.tui.dialogs.form_submit import submit
 
 # Form field -> (label, the station's name for it)
 FIELDS = {"name": ("Name", "name"), "capacity": ("Capacity", "capacity"), "minutes": ("Timer", "work_s")}
@@ -161,15 +162,7 @@ class RoomFormDialog(ModalScreen[Room | None]):
         if problems:
             self.show_problems(problems)
             return
-        try:
-            room = self.save(fields)
-        except ValidationFailed as exc:
-            self.show_problems(list(exc.problems))
-            return
-        except DomainError as exc:
-            self.show_problems([], exc.message)
-            return
-        self.dismiss(room)
+        submit(self, lambda: self.save(fields))
 
     @on(Button.Pressed, "#room-form-cancel")
     def action_cancel(self) -> None:
