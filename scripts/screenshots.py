@@ -72,7 +72,8 @@ async def shoot(context, size: tuple[int, int], suffix: str = "", theme: str | N
 
 
 async def shoot_organizer(context, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
-    """The organizer's screens: rooms with running timers, one room's display, notices, a prize draw."""
+    """The organizer's screens: rooms with running timers, one room's display, notices, a prize draw,
+    the day's bookings, the approval inbox and the devices board."""
     from focusdesk.tui.app import FocusDeskApp
 
     app = FocusDeskApp(context)
@@ -97,6 +98,17 @@ async def shoot_organizer(context, size: tuple[int, int]) -> None:  # type: igno
         await wait_until(pilot, lambda: bool(desk.draws.list()))
         await pilot.pause(0.5)
         save(app, "drawing")
+        await wait_until(pilot, lambda: len(desk.station.reservations.resources()) >= 9)
+        await pilot.press("f7")
+        await pilot.pause(0.5)
+        save(app, "reservations")
+        await pilot.press("tab")
+        await pilot.pause(0.3)
+        save(app, "reservations-inbox")
+        await pilot.press("tab")
+        await pilot.press("f8")
+        await pilot.pause(0.5)
+        save(app, "devices")
         await app.action_quit()
 
 

@@ -16,11 +16,15 @@ class FieldProblem:
 class DomainError(Exception):
     """A request the rules refuse. Never retried; shown to the person with its reason."""
 
-    def __init__(self, code: str, message: str, problems: list[FieldProblem] | None = None):
+    def __init__(
+        self, code: str, message: str, problems: list[FieldProblem] | None = None, details: dict | None = None
+    ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.problems = problems or []
+        # Structured facts a program can act on (e.g. the conflicting booking and the nearest free slot).
+        self.details = details or {}
 
 
 class ValidationFailed(DomainError):

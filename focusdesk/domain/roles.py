@@ -26,6 +26,11 @@ NOTICE_READ = "notice.read"  # notices addressed to you (and acknowledging them)
 NOTICE_POST = "notice.post"  # send notices; see every notice of the event and who acknowledged it
 DRAW_READ = "draw.read"
 DRAW_RUN = "draw.run"
+RESERVATIONS_READ = "reservations.read"  # resources, their bookings and device status
+RESERVE = "reserve"  # book a resource for someone, cancel, check in, complete
+RESERVATIONS_APPROVE = "reservations.approve"  # the approval queue
+RESOURCES_MANAGE = "resources.manage"  # add, change, delete resources
+DEVICE_STATUS = "device.status"  # set or report a device's status
 # Permissions that span the whole installation: only an admin granted for all events has them.
 EVENT_CREATE = "event.create"
 USERS_MANAGE = "users.manage"
@@ -48,6 +53,11 @@ _RUN_THE_EVENT = frozenset(
         NOTICE_POST,
         DRAW_READ,
         DRAW_RUN,
+        RESERVATIONS_READ,
+        RESERVE,
+        RESERVATIONS_APPROVE,
+        RESOURCES_MANAGE,
+        DEVICE_STATUS,
     }
 )
 _EVENT_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -55,10 +65,22 @@ _EVENT_PERMISSIONS: dict[str, frozenset[str]] = {
     ORGANIZER: _RUN_THE_EVENT,
     # Staff work the desks and the room doors: they see rooms and count people, organizers run the timers.
     STAFF: frozenset(
-        {EVENT_READ, ATTENDEE_READ, CHECKIN, COUNTS_READ, ROOMS_READ, OCCUPANCY_COUNT, NOTICE_READ, DRAW_READ}
+        {
+            EVENT_READ,
+            ATTENDEE_READ,
+            CHECKIN,
+            COUNTS_READ,
+            ROOMS_READ,
+            OCCUPANCY_COUNT,
+            NOTICE_READ,
+            DRAW_READ,
+            RESERVATIONS_READ,
+            RESERVE,
+            DEVICE_STATUS,
+        }
     ),
     # Technicians pair printers and watch devices; they see the event, not the attendee list.
-    TECHNICIAN: frozenset({EVENT_READ, COUNTS_READ, ROOMS_READ, NOTICE_READ}),
+    TECHNICIAN: frozenset({EVENT_READ, COUNTS_READ, ROOMS_READ, NOTICE_READ, RESERVATIONS_READ, DEVICE_STATUS}),
 }
 _GLOBAL_PERMISSIONS = frozenset({EVENT_CREATE, USERS_MANAGE, STATIONS_MANAGE})
 

@@ -16,7 +16,18 @@ from focusdesk.server.errors import install_error_handlers
 from focusdesk.server.fastpath import CommandsFastPath
 from focusdesk.server.gc_tuning import freeze_startup_objects
 from focusdesk.server.live.endpoint import LiveEndpoint, LiveRoute, revalidate_tokens
-from focusdesk.server.routers import attendees, auth, commands, draws, events, health, notices, rooms, sync
+from focusdesk.server.routers import (
+    attendees,
+    auth,
+    commands,
+    draws,
+    events,
+    health,
+    notices,
+    reservations,
+    rooms,
+    sync,
+)
 from focusdesk.server.settings import Settings
 from focusdesk.server.state import ServerState
 
@@ -35,11 +46,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.hub.set_revalidator(partial(revalidate_tokens, state))
         state.hub.start()
         db.publisher = state.hub.publish_threadsafe
+        state.reservation_clock.start()
         if settings.freeze_gc_after_start:
             freeze_startup_objects()
         try:
             yield
         finally:
+            await state.reservation_clock.stop()
             await state.hub.stop(live.CLOSE_SHUTDOWN, "the server is restarting; reconnect")
             db.publisher = None
             await db.aclose()
@@ -61,6 +74,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost of all: the live WebSocket skips every other layer (see LiveRoute).
     app.add_middleware(LiveRoute, endpoint=LiveEndpoint())
     app.include_router(health.router)
-    for module in (auth, events, attendees, commands, sync, rooms, notices, draws):
+    for module in (auth, events, attendees, commands, sync, rooms, notices, draws, reservations):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

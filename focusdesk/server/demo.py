@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from focusdesk.domain.attendees import validate_attendee
 from focusdesk.domain.demo_data import DEMO_EVENT, demo_attendees
 from focusdesk.domain.events import validate_event
 from focusdesk.domain.roles import ADMIN, ORGANIZER, STAFF, TECHNICIAN, Grant, Principal
+from focusdesk.domain.timeutil import to_iso
 from focusdesk.server.db import Database
 from focusdesk.server.passwords import hash_password
 from focusdesk.server.schema import attendees, events
@@ -51,6 +53,39 @@ DEMO_NOTICES = (
     ("high", "Room B is full — send people to Room C", {"kind": "role", "value": "staff"}),
     ("medium", "Lunch starts at 12:30 in the Main Hall foyer", {"kind": "all"}),
     ("low", "Spare label rolls are in the blue box behind Desk 1", {"kind": "role", "value": "staff"}),
+)
+
+
+# (kind, name, buffer minutes, needs approval, open hours, device status and note)
+DEMO_RESOURCES = (
+    ("room", "Meeting room 1", 10, False, None, None),
+    ("room", "Meeting room 2", 10, False, None, None),
+    ("room", "Podcast studio", 15, True, None, None),
+    ("device", "VR rig 1", 5, False, None, None),
+    ("device", "VR rig 2", 5, False, None, None),
+    ("device", "Console A", 0, False, None, None),
+    ("device", "Console B", 0, False, None, ("maintenance", "Controller drifts; spare on order")),
+    ("device", "Demo station 1", 0, True, None, None),
+    ("device", "Camera kit", 0, False, ("09:00", "18:00"), ("offline", "Battery charging at the tech desk")),
+)
+# (resource, holder, minutes from now it starts, length in minutes, what happened: made / checked_in /
+# completed / pending / cancelled)
+DEMO_BOOKINGS = (
+    ("Meeting room 1", "Sponsor sync — Contoso", -150, 60, "completed"),
+    ("Meeting room 1", "Speaker prep: Aiko Tanaka", -30, 60, "checked_in"),
+    ("Meeting room 1", "Press interview", 45, 45, "made"),
+    ("Meeting room 2", "Volunteer briefing", 20, 30, "made"),
+    ("Meeting room 2", "Hiring chat — Fabrikam", 120, 60, "made"),
+    ("Podcast studio", "DevConf Radio, episode 3", 60, 90, "pending"),
+    ("Podcast studio", "Interview: Søren Kierkegaard-Holm", 210, 45, "pending"),
+    ("VR rig 1", "José Álvarez", -10, 30, "checked_in"),
+    ("VR rig 1", "Mei Lin", 30, 30, "made"),
+    ("VR rig 2", "Kofi Mensah", 5, 30, "made"),
+    ("Console A", "Tournament heat 1", -60, 45, "completed"),
+    ("Console A", "Tournament heat 2", 0, 45, "checked_in"),
+    ("Console A", "Tournament final", 90, 60, "made"),
+    ("Demo station 1", "Workshop demo — Ana Silva", 75, 30, "pending"),
+    ("Meeting room 2", "Cancelled sync", 60, 30, "cancelled"),
 )
 
 
@@ -102,6 +137,7 @@ def seed_demo(db: Database, *, attendee_count: int = 1500, checked_in_share: flo
     for offset in range(0, len(commands), 200):
         db.write_sync(lambda c, part=commands[offset : offset + 200]: apply_batch(c, desk, part))
     seed_rooms_and_notices(db, event_id)
+    seed_resources_and_bookings(db, event_id)
     return event_id
 
 
@@ -141,3 +177,58 @@ def seed_rooms_and_notices(db: Database, event_id: int) -> None:
     for i, (priority, body, audience) in enumerate(DEMO_NOTICES):
         notice = {"id": f"demo-notice-{i:04d}", "body": body, "priority": priority, "audience": audience}
         send("notice_post", {"notice": notice}, (len(DEMO_NOTICES) - i) * 7 * 60)
+
+
+def seed_resources_and_bookings(db: Database, event_id: int) -> None:
+    """Rooms and devices to lend, and a day of bookings around now: finished, in use, coming up, and
+    waiting for approval — made at the demo desk as commands at the times they would have happened."""
+    from focusdesk.server.schema import resources
+
+    if db.read_sync(lambda c: c.execute(select(resources.c.id).where(resources.c.event_id == event_id)).first()):
+        return
+    desk = Principal(
+        user_id=1,
+        email="organizer@demo.focusdesk.test",
+        grants=(Grant(ORGANIZER, event_id),),
+        station_id=DEMO_STATION[0],
+        station_name=DEMO_STATION[1],
+    )
+    now = time.time()
+    # Whole quarter hours read like a real schedule.
+    base = now - now % 900
+    seq = db.write_sync(lambda c: ensure_station(c, *DEMO_STATION, now))
+
+    def send(command: str, args: dict, at: float) -> dict:
+        nonlocal seq
+        seq += 1
+        cmd = CommandIn(seq, command, {"event_id": event_id, **args})
+        outcome = db.write_sync(lambda c: apply_batch(c, desk, [cmd], now=min(at, time.time())))
+        return json.loads(outcome.results[0])
+
+    ids: dict[str, str] = {}
+    for i, (kind, name, buffer_min, approval, hours, status) in enumerate(DEMO_RESOURCES):
+        resource = {"id": f"demo-resource-{i:04d}", "kind": kind, "name": name, "buffer_min": buffer_min}
+        resource["needs_approval"] = approval
+        if hours:
+            resource["open_from"], resource["open_until"] = hours
+        send("resource_create", {"resource": resource}, base - 4 * 3600)
+        ids[name] = resource["id"]
+        if status:
+            send("device_status", {"resource_id": resource["id"], "status": status[0], "note": status[1]}, now - 1800)
+    for i, (name, holder, starts_in, minutes, what) in enumerate(DEMO_BOOKINGS):
+        start = base + starts_in * 60
+        booking = {
+            "id": f"demo-booking-{i:04d}",
+            "resource_id": ids[name],
+            "holder_name": holder,
+            "start": to_iso(start),
+            "end": to_iso(start + minutes * 60),
+        }
+        send("reservation_create", {"reservation": booking}, start - 3600)
+        ref = {"reservation_id": booking["id"]}
+        if what == "cancelled":
+            send("reservation_cancel", {**ref, "reason": "moved online"}, start - 1800)
+        if what in ("checked_in", "completed"):
+            send("reservation_checkin", ref, start + 60)
+        if what == "completed":
+            send("reservation_complete", ref, start + minutes * 60 - 120)

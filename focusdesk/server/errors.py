@@ -54,6 +54,19 @@ STATUS_BY_CODE = {
     "not_idle": 409,
     "unknown_preset": 422,
     "unknown_command": 422,
+    # Reservations and resources.
+    "unknown_resource": 404,
+    "unknown_reservation": 404,
+    "duplicate_resource": 409,
+    "reservation_conflict": 409,
+    "outside_hours": 409,
+    "in_the_past": 409,
+    "wrong_state": 409,
+    "not_approved": 409,
+    "too_early": 409,
+    "too_late": 409,
+    "has_bookings": 409,
+    "not_a_device": 409,
 }
 
 
@@ -109,7 +122,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _on_domain(_request: Request, exc: DomainError) -> JSONResponse:
         errors = [{"field": p.field, "reason": p.reason} for p in exc.problems]
-        extra = dict(getattr(exc, "extra", {}))
+        extra = {**exc.details, **getattr(exc, "extra", {})}
         # An ApiError may carry richer errors of its own (CSV rows with a row number); those win.
         errors = extra.pop("errors", None) or errors
         return JSONResponse(

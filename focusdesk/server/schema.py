@@ -233,3 +233,71 @@ draws = Table(
     Column("replaces", String(64), nullable=True),  # the discarded draw this one was redrawn from
     Index("ix_draws_event_id_created_at", "event_id", "created_at"),
 )
+
+# Rooms and devices lent out by the slot. ``device_status`` is the latest status of a device (None for
+# rooms); its history is in ``device_status_history``. ``rev`` counts changes, as for rooms.
+resources = Table(
+    "resources",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("name_key", String(80), nullable=False),
+    Column("capacity", Integer, nullable=True),
+    Column("buffer_min", Integer, nullable=False),
+    Column("open_from", String(5), nullable=True),
+    Column("open_until", String(5), nullable=True),
+    Column("needs_approval", Boolean, nullable=False),
+    Column("release_after_min", Integer, nullable=False),
+    Column("device_status", String(12), nullable=True),
+    Column("status_note", String(300), nullable=False),
+    Column("status_by", String(254), nullable=True),
+    Column("status_at", Double, nullable=True),
+    Column("rev", Integer, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    UniqueConstraint("event_id", "name_key"),
+)
+
+# A booking holds [start, end) plus the resource's buffer on both sides while its status is active.
+# The overlap rule is enforced under a lock on the resource's row (store/reservations.py).
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("id", String(64), primary_key=True),  # a series' occurrences are "<id>-2", "<id>-3", …
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("resource_id", String(64), ForeignKey("resources.id", ondelete="CASCADE"), nullable=False),
+    Column("holder_name", String(80), nullable=False),
+    Column("attendee_id", String(64), nullable=True),
+    Column("start", Double, nullable=False),
+    Column("end", Double, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("series_id", String(64), nullable=True),
+    Column("note", String(300), nullable=False),
+    Column("created_by", String(254), nullable=False),
+    Column("station_id", String(64), nullable=True),
+    Column("created_at", Double, nullable=False),
+    Column("checked_in_at", Double, nullable=True),
+    Column("decided_by", String(254), nullable=True),
+    Column("reason", String(300), nullable=False),
+    Column("reminded_at", Double, nullable=True),
+    Column("rev", Integer, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    Index("ix_reservations_resource_id_start", "resource_id", "start"),
+    # The server's own clock work (no-show release, reminders) looks bookings up by status and start.
+    Index("ix_reservations_status_start", "status", "start"),
+)
+
+device_status_history = Table(
+    "device_status_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("resource_id", String(64), ForeignKey("resources.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("note", String(300), nullable=False),
+    Column("source", String(8), nullable=False),  # staff | device | booking
+    Column("by", String(254), nullable=False),
+    Column("at", Double, nullable=False),
+    Index("ix_device_status_history_resource_id_at", "resource_id", "at"),
+)

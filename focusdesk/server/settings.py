@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +35,8 @@ class Settings:
     token_cache_s: float = 10.0
     # A server process freezes what start-up loaded out of the garbage collector's view (gc_tuning.py).
     freeze_gc_after_start: bool = False
+    # The clock the server's own booking work runs on (no-show release, reminders); tests move it.
+    clock: Callable[[], float] = time.time
     max_body_bytes: int = 1 << 20
     max_import_bytes: int = 32 << 20
     # Failed logins allowed per email and per client address inside the window.

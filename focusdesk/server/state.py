@@ -10,6 +10,7 @@ from fastapi import Request
 from focusdesk.server.db import Database
 from focusdesk.server.live.hub import Hub
 from focusdesk.server.ratelimit import FailureWindow
+from focusdesk.server.reservation_clock import ReservationClock
 from focusdesk.server.settings import Settings
 from focusdesk.server.store.accounts import TokenCheck
 
@@ -50,12 +51,14 @@ class ServerState:
     login_by_email: FailureWindow
     login_by_ip: FailureWindow
     hub: Hub
+    reservation_clock: ReservationClock
 
     @classmethod
     def create(cls, settings: Settings, db: Database) -> ServerState:
         return cls(
             settings=settings,
             db=db,
+            reservation_clock=ReservationClock(db, settings.clock),
             hub=Hub(db, heartbeat_s=settings.live_heartbeat_s, reconcile_s=settings.live_reconcile_s),
             tokens=TokenCache(settings.token_cache_s),
             login_by_email=FailureWindow(settings.login_failures_per_email, settings.login_window_s),

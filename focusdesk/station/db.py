@@ -163,6 +163,28 @@ MIGRATIONS: list[str] = [
         record TEXT NOT NULL
     );
     """,
+    """
+    -- Resources (rooms and devices lent by the slot) and their bookings as the server last said. ``rev``
+    -- as for rooms: an answer and a live change may arrive in either order, the newer one is kept; a
+    -- deleted resource stays as a tombstone so a late, older version cannot bring it back. ``start`` and
+    -- ``end`` (epoch seconds) are columns so a day's timeline is read by index, not by parsing every record.
+    CREATE TABLE resources (
+        id TEXT PRIMARY KEY,
+        event_id INTEGER NOT NULL,
+        rev INTEGER NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE TABLE reservations (
+        id TEXT PRIMARY KEY,
+        event_id INTEGER NOT NULL,
+        resource_id TEXT NOT NULL,
+        start REAL NOT NULL,
+        end REAL NOT NULL,
+        rev INTEGER NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE INDEX reservations_resource_start ON reservations (resource_id, start);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from focusdesk.domain.attendees import new_attendee_id, new_qr_secret, normalise_email, validate_attendee
 from focusdesk.domain.errors import DomainError
@@ -48,8 +48,14 @@ from focusdesk.station.replica import (
     read_cursor,
     refresh_effective,
 )
+from focusdesk.station.reservations import BOOKING_COMMANDS, ReservationBook
+from focusdesk.station.reservations import describe_command as describe_booking_command
+from focusdesk.station.reservations import keep_answer as keep_booking_answer
 from focusdesk.station.rooms import ROOM_COMMANDS, RoomBook, describe_command, store_deletion, store_room
 from focusdesk.station.search import SearchIndex
+
+if TYPE_CHECKING:
+    from focusdesk.station.api import ServerApi
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +106,12 @@ class Station:
         # Built on first use, or by warm_index() once the desk has painted its first screen: at 50,000
         # people it takes about half a second, which a desk should not stare at before showing anything.
         self._index: SearchIndex | None = None
+        # The server client of the sync loop serving this desk (it sets it), for the few reads that
+        # need the server itself; None while no loop runs.
+        self.api: ServerApi | None = None
         self.rooms = RoomBook(self)
         self.notices = NoticeBoard(self)
+        self.reservations = ReservationBook(self)
 
     @classmethod
     def open(
@@ -142,7 +152,7 @@ class Station:
         with self.db.tx():
             self.db.set_meta("account", json.dumps(keep, ensure_ascii=False))
         self._account = keep
-        self._notify(Touched(rooms=True, notices=True, draws=True))
+        self._notify(Touched(rooms=True, notices=True, draws=True, reservations=True))
 
     def account(self) -> dict[str, Any] | None:
         if not hasattr(self, "_account"):
@@ -176,6 +186,10 @@ class Station:
 
     def wall(self) -> float:
         return self._wall()
+
+    def timezone(self) -> str:
+        """The event's time zone (venue wall clock), UTC until the replica knows the event."""
+        return self._tz()
 
     def server_now(self) -> float:
         """The server's time as this desk best knows it (its clock corrected by the measured offset)."""
@@ -541,7 +555,7 @@ class Station:
                 attendee_id = row["attendee_id"]
                 # What the person must be told beyond what the desk said at once.
                 notice = None
-                if row["type"] in ROOM_COMMANDS or row["type"] in NOTICE_COMMANDS:
+                if row["type"] in ROOM_COMMANDS or row["type"] in NOTICE_COMMANDS or row["type"] in BOOKING_COMMANDS:
                     touched.merge(_keep_answer(conn, row["type"], result))
                 if status == "rejected":
                     self._note_rejection(conn, row, result, now)
@@ -588,6 +602,9 @@ class Station:
             what, who = describe_command(row["type"], json.loads(row["args"])), f" in {name}" if name else ""
         elif row["type"] in NOTICE_COMMANDS:
             who = f" “{name}”" if name else ""
+        elif row["type"] in BOOKING_COMMANDS:
+            what = describe_booking_command(row["type"], json.loads(row["args"]))
+            who = f" “{name}”" if name else ""
         outbox.add_attention(
             conn,
             kind="rejected",
@@ -631,8 +648,10 @@ class Station:
 
 
 def _keep_answer(conn, command: str, result: dict[str, Any]) -> Touched:
-    """An answer to a room or notice command carries the server's new version: keep it now (a live
-    change with the same version may come before or after)."""
+    """An answer to a room, notice, resource or booking command carries the server's new version: keep it
+    now (a live change with the same version may come before or after)."""
+    if command in BOOKING_COMMANDS:
+        return keep_booking_answer(conn, result)
     if command in ROOM_COMMANDS:
         if isinstance(result.get("room"), dict):
             store_room(conn, result["room"])

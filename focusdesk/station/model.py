@@ -220,3 +220,69 @@ class Draw:
     by: str
     created_at: float
     decided_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """A room or device lent by the slot, as the desk shows it (this desk's unanswered changes on top)."""
+
+    id: str
+    event_id: int
+    kind: str  # room | device
+    name: str
+    capacity: int | None
+    buffer_min: int  # minutes kept free between two bookings
+    open_from: str | None  # "HH:MM" on the venue's clock; both None: bookable any time
+    open_until: str | None
+    needs_approval: bool
+    release_after_min: int  # a booking nobody checked in to is released this long after its start
+    device_status: str | None  # online | offline | in_use | available | maintenance; None for rooms
+    status_note: str
+    status_by: str | None
+    status_at: float | None
+    pending: bool  # this desk changed it and the server has not answered yet
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A booking as the desk shows it. ``status`` is the server's word, or ``tentative`` for a booking this
+    desk made that the server has not answered yet (it may still be refused)."""
+
+    id: str
+    event_id: int
+    resource_id: str
+    resource_name: str
+    holder_name: str
+    attendee_id: str | None
+    start: float
+    end: float
+    status: str  # pending | approved | rejected | cancelled | checked_in | completed | no_show | tentative
+    series_id: str | None
+    note: str
+    created_by: str
+    station_id: str | None  # the desk that made it
+    checked_in_at: float | None
+    reason: str  # why it was rejected, cancelled or released
+    tentative: bool  # made on this desk, not yet answered by the server
+    pending: bool  # this desk has an unanswered change of it (the create included)
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Why a wanted booking cannot be made, as far as this desk can see (only the server decides)."""
+
+    code: str  # reservation_conflict | outside_hours | in_the_past
+    message: str  # the words the server would use
+    booking: Reservation | None  # the booking it clashes with (reservation_conflict only)
+    nearest_free: tuple[float, float] | None  # the closest free slot of the same length, if any
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatusEntry:
+    """One change of a device's status, from the server's history."""
+
+    status: str
+    note: str
+    source: str  # staff | device | booking
+    by: str
+    at: float

@@ -48,6 +48,7 @@ class Touched:
     rooms: bool = False
     notices: bool = False
     draws: bool = False
+    reservations: bool = False  # resources, bookings, device status
 
     def merge(self, other: Touched) -> Touched:
         self.attendees |= other.attendees
@@ -57,11 +58,19 @@ class Touched:
         self.rooms |= other.rooms
         self.notices |= other.notices
         self.draws |= other.draws
+        self.reservations |= other.reservations
         return self
 
     def __bool__(self) -> bool:
         return bool(
-            self.attendees or self.removed or self.everything or self.event or self.rooms or self.notices or self.draws
+            self.attendees
+            or self.removed
+            or self.everything
+            or self.event
+            or self.rooms
+            or self.notices
+            or self.draws
+            or self.reservations
         )
 
 
@@ -242,7 +251,7 @@ def apply_snapshot(
         log.info("replica: snapshot sections this desk does not know yet: %s", sorted(unknown))
     refresh_effective(conn, pending_attendees(conn, ctx), ctx)
     write_cursor(conn, scope, Cursor(epoch, seq), now)
-    return Touched(everything=True, event=True, rooms=True, notices=True, draws=True)
+    return Touched(everything=True, event=True, rooms=True, notices=True, draws=True, reservations=True)
 
 
 def apply_changes(

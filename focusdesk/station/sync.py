@@ -85,6 +85,7 @@ class SyncLoop:
         self.live: LiveClient | None = None
         self.signed_out = False
         station.listeners.append(self._on_update)
+        station.api = api  # reads that need the server itself (a device's status history) go through it
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -115,6 +116,8 @@ class SyncLoop:
         self._tasks.clear()
         if self._on_update in self.station.listeners:
             self.station.listeners.remove(self._on_update)
+        if self.station.api is self.api:
+            self.station.api = None
         self.station.remember_clock()
 
     def _on_update(self, update) -> None:

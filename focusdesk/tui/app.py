@@ -1,9 +1,11 @@
-"""The FocusDesk app: its modes (Desk, Printers, Sync, Rooms, Notices, Drawing) over one signed-in desk.
+"""The FocusDesk app: its modes (Desk, Printers, Sync, Rooms, Notices, Drawing, Reservations, Devices) over one
+signed-in desk.
 
 Thin on purpose: screens render the desk's state and send intents to ``focusdesk.station.desk.Desk``;
 the long-lived work (sync loop, printer queue) runs as workers on the app, so screens come and go
-without stopping them. Station and printer changes reach widgets through two signals, coalesced so a burst
-of live changes from other desks repaints once.
+without stopping them. Station and printer changes reach widgets through signals, coalesced so a burst
+of live changes from other desks repaints once; bookings and devices have their own, so a rush of
+check-ins does not make the Reservations and Devices screens re-read the station.
 
 ``FocusDeskApp(context, room="Hall A")`` is a room display (``focusdesk room NAME``): the desk opens on
 that room's focus view and stays there — no mode keys, nothing else to wander into.
@@ -24,9 +26,11 @@ from focusdesk.station.printing import PrintUpdate
 from focusdesk.tui.context import DeskContext
 from focusdesk.tui.notice_alerts import NoticeAlerts
 from focusdesk.tui.screens.desk import DeskScreen
+from focusdesk.tui.screens.devices import DevicesScreen
 from focusdesk.tui.screens.drawing import DrawingScreen
 from focusdesk.tui.screens.notices import NoticesScreen
 from focusdesk.tui.screens.printers import PrintersScreen
+from focusdesk.tui.screens.reservations import ReservationsScreen
 from focusdesk.tui.screens.room_focus import RoomFocusScreen
 from focusdesk.tui.screens.rooms import RoomsScreen
 from focusdesk.tui.screens.signin import SignInScreen
@@ -47,6 +51,8 @@ class FocusDeskApp(App[None]):
         "rooms": RoomsScreen,
         "notices": NoticesScreen,
         "drawing": DrawingScreen,
+        "reservations": ReservationsScreen,
+        "devices": DevicesScreen,
     }
     BINDINGS = [
         Binding("f1", "switch_mode('desk')", "Desk", id="mode.desk", tooltip="Check people in"),
@@ -55,6 +61,10 @@ class FocusDeskApp(App[None]):
         Binding("f4", "switch_mode('rooms')", "Rooms", id="mode.rooms", tooltip="Room timers and occupancy"),
         Binding("f5", "switch_mode('notices')", "Notices", id="mode.notices", tooltip="Notices to staff, acknowledge"),
         Binding("f6", "switch_mode('drawing')", "Drawing", id="mode.drawing", tooltip="Prize draws and their results"),
+        Binding(
+            "f7", "switch_mode('reservations')", "Bookings", id="mode.reservations", tooltip="Book rooms and devices"
+        ),
+        Binding("f8", "switch_mode('devices')", "Devices", id="mode.devices", tooltip="Device status board"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Close the desk (queued check-ins are kept)"),
     ]
 
@@ -67,10 +77,13 @@ class FocusDeskApp(App[None]):
         self.desk_changed: Signal[Update | None] = Signal(self, "desk_changed")
         # Published after a print job or the printer changed; carries the update (progress while sending).
         self.print_changed: Signal[PrintUpdate] = Signal(self, "print_changed")
+        # Published (coalesced, with desk_changed) after resources, bookings or device status changed.
+        self.bookings_changed: Signal[None] = Signal(self, "bookings_changed")
         self._desk_pending = False
         self._attention_seen: set[int] = set()
         self._notice_alerts = NoticeAlerts()
         self._notices_changed = False
+        self._bookings_changed = False
 
     @property
     def desk(self) -> Any:
@@ -111,6 +124,7 @@ class FocusDeskApp(App[None]):
         # Notices are re-read only when a notice changed (not on every check-in of a rush).
         touched = update.touched
         self._notices_changed |= touched.notices or touched.everything
+        self._bookings_changed |= touched.reservations or touched.everything
         if not self._desk_pending:
             self._desk_pending = True
             self.set_timer(COALESCE_S, self._publish_desk)
@@ -122,6 +136,9 @@ class FocusDeskApp(App[None]):
             self._notices_changed = False
             self._announce_notices()
         self.desk_changed.publish(None)
+        if self._bookings_changed:
+            self._bookings_changed = False
+            self.bookings_changed.publish(None)
 
     def _announce_attention(self) -> None:
         """A check-in the server refused, or a conflict that went against this desk, is said at once on
@@ -181,6 +198,16 @@ class FocusDeskApp(App[None]):
         )
         yield SystemCommand(
             "Drawing", "Prize draws: run, confirm, export (F6)", lambda: self.run_action("switch_mode('drawing')")
+        )
+        yield SystemCommand(
+            "Reservations",
+            "Book rooms and devices; approve, check in (F7)",
+            lambda: self.run_action("switch_mode('reservations')"),
+        )
+        yield SystemCommand(
+            "Devices",
+            "Device status board: set status, history (F8)",
+            lambda: self.run_action("switch_mode('devices')"),
         )
 
     async def action_quit(self) -> None:

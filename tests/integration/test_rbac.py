@@ -6,7 +6,9 @@ route the app serves, so a new endpoint cannot ship without a decision about who
 
 from __future__ import annotations
 
+import time
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -57,6 +59,21 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/events/{event_id}/draws/{draw_id}/confirm"): {A, O},
     ("POST", "/api/v1/events/{event_id}/draws/{draw_id}/redraw"): {A, O},
     ("GET", "/api/v1/events/{event_id}/draws/{draw_id}/audit"): {A, O},
+    ("GET", "/api/v1/events/{event_id}/resources"): EVERYONE,
+    ("POST", "/api/v1/events/{event_id}/resources"): {A, O},
+    ("PATCH", "/api/v1/events/{event_id}/resources/{resource_id}"): {A, O},
+    ("DELETE", "/api/v1/events/{event_id}/resources/{resource_id}"): {A, O},
+    ("POST", "/api/v1/events/{event_id}/resources/{resource_id}/status"): EVERYONE,
+    ("GET", "/api/v1/events/{event_id}/resources/{resource_id}/status-history"): EVERYONE,
+    ("GET", "/api/v1/events/{event_id}/resources/{resource_id}/bookings.ics"): EVERYONE,
+    ("GET", "/api/v1/events/{event_id}/reservations"): EVERYONE,
+    ("POST", "/api/v1/events/{event_id}/reservations"): {A, O, S},
+    ("GET", "/api/v1/events/{event_id}/reservations.ics"): EVERYONE,
+    ("POST", "/api/v1/events/{event_id}/reservations/{reservation_id}/approve"): {A, O},
+    ("POST", "/api/v1/events/{event_id}/reservations/{reservation_id}/reject"): {A, O},
+    ("POST", "/api/v1/events/{event_id}/reservations/{reservation_id}/cancel"): {A, O, S},
+    ("POST", "/api/v1/events/{event_id}/reservations/{reservation_id}/checkin"): {A, O, S},
+    ("POST", "/api/v1/events/{event_id}/reservations/{reservation_id}/complete"): {A, O, S},
     ("POST", "/api/v1/commands"): {A, O, S},
     ("GET", "/api/v1/sync"): {A, O, S},
     ("GET", "/health"): EVERYONE,
@@ -114,6 +131,30 @@ def _call(api: Api, admin: Api, method: str, template: str, event_id: int, role:
     if "{room_id}" in template:
         room = admin.post(f"/api/v1/events/{event_id}/rooms", json={"name": f"Room {uuid.uuid4().hex[:8]}"})
         path = path.replace("{room_id}", room.json()["id"])
+    resource = None
+    if "{resource_id}" in template or "{reservation_id}" in template or template.endswith("/reservations"):
+        gated = template.endswith(("/approve", "/reject"))
+        resource = admin.post(
+            f"/api/v1/events/{event_id}/resources",
+            json={"kind": "device", "name": f"Device {uuid.uuid4().hex[:8]}", "needs_approval": gated},
+        ).json()
+        path = path.replace("{resource_id}", resource["id"])
+    if "{reservation_id}" in template:
+        # A booking in the state the verb needs: pending to decide, approved to cancel or check in,
+        # checked in to complete. It starts in five minutes, inside the check-in window.
+        soon = time.time() + 300
+        made = admin.post(
+            f"/api/v1/events/{event_id}/reservations",
+            json={
+                "resource_id": resource["id"],
+                "holder_name": "Holder",
+                "start": _iso(soon),
+                "end": _iso(soon + 1800),
+            },
+        ).json()["reservations"][0]
+        if template.endswith("/complete"):
+            admin.post(f"/api/v1/events/{event_id}/reservations/{made['id']}/checkin")
+        path = path.replace("{reservation_id}", made["id"])
     if "{draw_id}" in template:
         draw = admin.post(f"/api/v1/events/{event_id}/draws", json={"prize": "Mug", "checked_in_only": False})
         path = path.replace("{draw_id}", draw.json()["id"])
@@ -133,6 +174,20 @@ def _call(api: Api, admin: Api, method: str, template: str, event_id: int, role:
         "/api/v1/events/{event_id}/notices": {"body": "Hello"},
         "/api/v1/events/{event_id}/draws": {"prize": "Mug", "checked_in_only": False},
     }
+    if template == "/api/v1/events/{event_id}/resources":
+        bodies[template] = {"kind": "room", "name": f"Resource {uuid.uuid4().hex[:8]}"}
+    if template.endswith("/status"):
+        bodies[template] = {"status": "maintenance", "note": "checking"}
+    if template.endswith("/reservations") and method == "POST":
+        start = time.time() + 3600
+        bodies[template] = {
+            "resource_id": resource["id"],
+            "holder_name": "H",
+            "start": _iso(start),
+            "end": _iso(start + 900),
+        }
+    if template.endswith("/reservations.ics"):
+        return api.get(path, params={"holder": "Holder"})
     if method == "GET" and template == "/api/v1/sync":
         return api.get(path, params={"scope": f"event:{event_id}"})
     if template == "/api/v1/commands":
@@ -148,6 +203,10 @@ def _call(api: Api, admin: Api, method: str, template: str, event_id: int, role:
     if method == "POST":
         return api.post(path, json=bodies.get(template, {}))
     return api.get(path)
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
 def _denied(template: str, response) -> bool:

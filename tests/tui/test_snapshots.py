@@ -10,9 +10,11 @@ import time
 
 import pytest
 
+from focusdesk.domain.reservations import local_datetime
 from focusdesk.tui.app import FocusDeskApp
 from focusdesk.tui.context import DeskContext
 from focusdesk.tui.screens import printers as printers_screen
+from tests.tui_bookings import TZ, bookings_state
 from tests.tui_offline import offline_app, offline_config, rooms_notices_draws_state
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -153,6 +155,59 @@ def test_room_display_time_is_up(snap_compare, tmp_path, size):
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=size, run_before=wait)
+
+
+def booking_desk(tmp_path, wall: float) -> FocusDeskApp:
+    """The organizer's desk with a day of bookings, and one made here the server has not answered yet."""
+    app = organizer_desk(tmp_path, wall)
+    station = app.desk.station
+    station.apply_snapshot("offline-epoch", 1, bookings_state(wall))
+    day = local_datetime(wall, TZ).date()
+    station.reservations.create("res-quiet", "Lena Weber", f"{day}T15:00", f"{day}T16:00")
+    return app
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_reservations_timeline(snap_compare, tmp_path, size):
+    # Mon 23 Nov 11:34: the now-line, each state of a booking, closed hours, buffers, a tentative booking.
+    app = booking_desk(tmp_path, 1_795_430_040.0)
+
+    async def open_reservations(pilot):
+        await pilot.press("f7")
+        await settle(pilot, lambda: app.screen.query("#reservations-timeline") and app.screen.timeline.resources)
+        await pilot.press("down", "down", "down", "down", "down", "down")  # Studio A: José Müller, checked in
+        app.clear_notifications()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_reservations)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_reservations_inbox(snap_compare, tmp_path, size):
+    app = booking_desk(tmp_path, 1_795_430_040.0)
+
+    async def open_inbox(pilot):
+        await pilot.press("f7")
+        await settle(pilot, lambda: app.screen.query("#reservations-timeline") and app.screen.timeline.resources)
+        await pilot.press("tab")
+        await settle(pilot, lambda: app.screen.inbox.has_focus)
+        app.clear_notifications()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_inbox)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_devices_board(snap_compare, tmp_path, size):
+    app = booking_desk(tmp_path, 1_795_430_040.0)
+
+    async def open_devices(pilot):
+        await pilot.press("f8")
+        await settle(pilot, lambda: app.screen.query("#devices-table") and app.screen.device_ids)
+        app.clear_notifications()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_devices)
 
 
 @pytest.mark.parametrize("size", SIZES)

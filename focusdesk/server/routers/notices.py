@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from functools import partial
 from typing import Any, Literal
@@ -16,8 +15,7 @@ from focusdesk.server.api_models import ErrorOut, Strict
 from focusdesk.server.deps import authenticated, ensure
 from focusdesk.server.state import ServerState, get_state
 from focusdesk.server.store import notices as store
-from focusdesk.server.store.changelog import append_changes, event_scope
-from focusdesk.server.store.events import ensure_event_open
+from focusdesk.server.store.event_changes import write_event_change
 
 router = APIRouter(tags=["notices"])
 ERR = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
@@ -53,15 +51,10 @@ async def post_notice(
     state: ServerState = Depends(get_state),
 ) -> dict[str, Any]:
     ensure(principal, NOTICE_POST, event_id)
-    now = time.time()
     notice = {"id": uuid.uuid4().hex, **body.model_dump(exclude_none=True)}
 
-    def work(conn: Connection) -> dict[str, Any]:
-        ensure_event_open(conn, event_id)
-        answer, entries = store.post_notice(
-            conn, event_id=event_id, principal=principal, args={"event_id": event_id, "notice": notice}, now=now
-        )
-        append_changes(conn, event_scope(event_id), entries, origin="api", now=now)
-        return answer["notice"]
+    def change(conn: Connection, _tz: str, now: float):
+        args = {"event_id": event_id, "notice": notice}
+        return store.post_notice(conn, event_id=event_id, principal=principal, args=args, now=now)
 
-    return await state.db.write(work)
+    return (await write_event_change(state.db, event_id, change))["notice"]

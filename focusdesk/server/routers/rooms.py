@@ -6,7 +6,6 @@ the very same :func:`~focusdesk.server.store.rooms.change_room`, for scripts and
 
 from __future__ import annotations
 
-import time
 import uuid
 from functools import partial
 from typing import Any, Literal
@@ -20,8 +19,7 @@ from focusdesk.server.api_models import ErrorOut, Strict
 from focusdesk.server.deps import authenticated, ensure
 from focusdesk.server.state import ServerState, get_state
 from focusdesk.server.store import rooms as store
-from focusdesk.server.store.changelog import append_changes, event_scope
-from focusdesk.server.store.events import ensure_event_open
+from focusdesk.server.store.event_changes import write_event_change
 
 router = APIRouter(tags=["rooms"])
 ERR = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}  # fmt: skip
@@ -56,11 +54,8 @@ class TimerIn(Strict):
 
 
 async def _change(state: ServerState, principal: Principal, event_id: int, command: str, args: dict[str, Any]):
-    now = time.time()
-
-    def work(conn: Connection) -> dict[str, Any]:
-        ensure_event_open(conn, event_id)
-        answer, entries = store.change_room(
+    def change(conn: Connection, _tz: str, now: float):
+        return store.change_room(
             conn,
             event_id=event_id,
             command=command,
@@ -68,10 +63,8 @@ async def _change(state: ServerState, principal: Principal, event_id: int, comma
             actor=principal.email,
             now=now,
         )
-        append_changes(conn, event_scope(event_id), entries, origin="api", now=now)
-        return answer
 
-    return await state.db.write(work)
+    return await write_event_change(state.db, event_id, change)
 
 
 @router.get("/events/{event_id}/rooms", responses=ERR)

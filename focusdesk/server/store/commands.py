@@ -29,9 +29,13 @@ from focusdesk.domain.attendees import (
 from focusdesk.domain.errors import DomainError, FieldProblem, ValidationFailed, unknown_fields
 from focusdesk.domain.roles import (
     CHECKIN,
+    DEVICE_STATUS,
     NOTICE_POST,
     NOTICE_READ,
     OCCUPANCY_COUNT,
+    RESERVATIONS_APPROVE,
+    RESERVE,
+    RESOURCES_MANAGE,
     ROOMS_MANAGE,
     TIMER_CONTROL,
     Principal,
@@ -39,6 +43,7 @@ from focusdesk.domain.roles import (
 from focusdesk.domain.timeutil import local_hhmm, to_iso
 from focusdesk.server.schema import attendees, checkins, command_results, events, stations
 from focusdesk.server.store import notices as notice_store
+from focusdesk.server.store import reservations as reservation_store
 from focusdesk.server.store import rooms as room_store
 from focusdesk.server.store.changelog import Change, append_changes, event_scope
 from focusdesk.server.store.prepared import Prepared, PreparedIn
@@ -55,6 +60,16 @@ COMMAND_TYPES = (
     "occupancy",
     "notice_post",
     "notice_ack",
+    "resource_create",
+    "resource_update",
+    "resource_delete",
+    "device_status",
+    "reservation_create",
+    "reservation_approve",
+    "reservation_reject",
+    "reservation_cancel",
+    "reservation_checkin",
+    "reservation_complete",
 )
 
 
@@ -500,6 +515,52 @@ def _notice_ack(batch: _Batch, cmd: CommandIn) -> dict[str, Any]:
     return answer
 
 
+_RESERVATION_PERMISSION = {
+    "resource_create": (RESOURCES_MANAGE, "add resources"),
+    "resource_update": (RESOURCES_MANAGE, "change resources"),
+    "resource_delete": (RESOURCES_MANAGE, "delete resources"),
+    "device_status": (DEVICE_STATUS, "set device status"),
+    "reservation_create": (RESERVE, "book resources"),
+    "reservation_approve": (RESERVATIONS_APPROVE, "approve bookings"),
+    "reservation_reject": (RESERVATIONS_APPROVE, "reject bookings"),
+    "reservation_cancel": (RESERVE, "cancel bookings"),
+    "reservation_checkin": (RESERVE, "check in to bookings"),
+    "reservation_complete": (RESERVE, "complete bookings"),
+}
+
+
+def _reservation(batch: _Batch, cmd: CommandIn) -> dict[str, Any]:
+    event_id = _open_event(batch, cmd, *_RESERVATION_PERMISSION[cmd.type])
+    principal = batch.principal
+    actor = principal.station_name or principal.email
+    if cmd.type.startswith("resource_") or cmd.type == "device_status":
+        answer, entries = reservation_store.change_resource(
+            batch.conn, event_id=event_id, command=cmd.type, args=cmd.args, actor=actor, now=batch.now
+        )
+    elif cmd.type == "reservation_create":
+        answer, entries = reservation_store.create_reservations(
+            batch.conn,
+            event_id=event_id,
+            tz=batch.event(event_id)["timezone"],
+            args=cmd.args,
+            actor=actor,
+            station_id=principal.station_id,
+            now=batch.now,
+        )
+    else:
+        answer, entries = reservation_store.change_reservation(
+            batch.conn,
+            event_id=event_id,
+            tz=batch.event(event_id)["timezone"],
+            command=cmd.type,
+            args=cmd.args,
+            actor=actor,
+            now=batch.now,
+        )
+    _emit_all(batch, event_id, entries)
+    return answer
+
+
 _HANDLERS = {
     "checkin": _checkin,
     "undo_checkin": _undo,
@@ -507,6 +568,7 @@ _HANDLERS = {
     **dict.fromkeys(_ROOM_PERMISSION, _room),
     "notice_post": _notice_post,
     "notice_ack": _notice_ack,
+    **dict.fromkeys(_RESERVATION_PERMISSION, _reservation),
 }
 
 
@@ -524,6 +586,7 @@ def _rejection(exc: DomainError) -> dict[str, Any]:
     out: dict[str, Any] = {"status": "rejected", "code": exc.code, "message": exc.message}
     if exc.problems:
         out["errors"] = [{"field": p.field, "reason": p.reason} for p in exc.problems]
+    out.update(exc.details)
     return out
 
 

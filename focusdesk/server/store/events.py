@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import Connection, insert, select, update
 
 from focusdesk.domain.errors import DomainError
@@ -33,10 +36,10 @@ def get_event_row(conn: Connection, event_id: int):
     return row
 
 
-def ensure_event_open(conn: Connection, event_id: int) -> None:
-    """Refuse changes to a closed event (and to one that does not exist)."""
-    if get_event_row(conn, event_id)["status"] == "closed":
-        raise DomainError("event_closed", f"event {event_id} is closed; it cannot be changed")
+def ensure_open(event: Mapping[str, Any]) -> None:
+    """Refuse changes to the closed event ``event`` (its row, already read)."""
+    if event["status"] == "closed":
+        raise DomainError("event_closed", f"event {event['id']} is closed; it cannot be changed")
 
 
 def get_event(conn: Connection, event_id: int) -> dict:

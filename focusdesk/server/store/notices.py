@@ -17,7 +17,7 @@ from sqlalchemy import Connection, insert, select
 
 from focusdesk.domain.attendees import check_id
 from focusdesk.domain.errors import DomainError, FieldProblem, ValidationFailed, unknown_fields
-from focusdesk.domain.notices import Audience, may_see, validate_notice
+from focusdesk.domain.notices import AUDIENCE_DESK, Audience, may_see, validate_notice
 from focusdesk.domain.roles import Principal
 from focusdesk.domain.timeutil import local_hhmm, to_iso
 from focusdesk.server.schema import notice_acks, notices, users
@@ -83,6 +83,28 @@ def _refuse_unknown_args(args: dict[str, Any], allowed: set[str]) -> None:
     problems = unknown_fields(args, allowed, "args.")
     if problems:
         raise ValidationFailed(problems)
+
+
+def post_system_notice(
+    conn: Connection, *, event_id: int, notice_id: str, body: str, station_id: str, expires_at: float, now: float
+) -> list[Entry]:
+    """A notice FocusDesk itself sends to one desk (a booking reminder); returns its log entry."""
+    row = {
+        "id": notice_id,
+        "event_id": event_id,
+        "priority": "medium",
+        "body": body,
+        "audience_kind": AUDIENCE_DESK,
+        "audience_value": station_id,
+        "author_id": None,
+        "author": "FocusDesk",
+        "station_name": "",
+        "created_at": now,
+        "expires_at": expires_at,
+    }
+    conn.execute(insert(notices).values(**row))
+    record = notice_record(row, [])
+    return [("notice.posted", notice_id, {"notice": record, "audience": record["audience"]})]
 
 
 def post_notice(

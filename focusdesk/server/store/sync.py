@@ -18,6 +18,7 @@ from focusdesk.server.store.changelog import parse_event_scope, read_changes, re
 from focusdesk.server.store.draws import list_draws
 from focusdesk.server.store.notices import for_viewer, list_notices
 from focusdesk.server.store.records import attendee_record, checkin_record, dumps, event_record
+from focusdesk.server.store.reservations import list_reservations, list_resources
 from focusdesk.server.store.rooms import list_rooms
 
 DELTA_PAGE_MAX = 5000
@@ -93,4 +94,6 @@ def snapshot_state(conn: Connection, scope: str, viewer: Principal | None = None
         "rooms": list_rooms(conn, event_id),
         "notices": list_notices(conn, event_id, viewer),
         "draws": list_draws(conn, event_id),
+        "resources": list_resources(conn, event_id),
+        "reservations": list_reservations(conn, event_id),
     }

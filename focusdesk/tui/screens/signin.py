@@ -77,7 +77,7 @@ class SignInScreen(Screen[bool]):
     BINDINGS = [
         Binding("ctrl+s", "sign_in", "Sign in", id="signin.submit", tooltip="Sign this desk in (Enter in any field)"),
         # Every mode needs a signed-in desk: their keys do nothing here (and leave the footer).
-        Binding("f1,f2,f3,f4,f5,f6", "not_yet", "Sign in first", id="signin.no_modes", show=False),
+        Binding("f1,f2,f3,f4,f5,f6,f7,f8", "not_yet", "Sign in first", id="signin.no_modes", show=False),
     ]
     COMMANDS = {SignInCommands}
 
