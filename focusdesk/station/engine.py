@@ -24,6 +24,7 @@ from focusdesk.domain.roles import Grant, Principal
 from focusdesk.domain.timeutil import local_hhmm
 from focusdesk.station import draws as _draws  # noqa: F401 -- registers the draw appliers with the replica
 from focusdesk.station import outbox
+from focusdesk.station.booking_replica import keep_answer as keep_booking_answer
 from focusdesk.station.clock import Clock
 from focusdesk.station.db import StationDatabaseError, StationDB, station_db_path
 from focusdesk.station.model import (
@@ -50,7 +51,6 @@ from focusdesk.station.replica import (
 )
 from focusdesk.station.reservations import BOOKING_COMMANDS, ReservationBook
 from focusdesk.station.reservations import describe_command as describe_booking_command
-from focusdesk.station.reservations import keep_answer as keep_booking_answer
 from focusdesk.station.rooms import ROOM_COMMANDS, RoomBook, describe_command, store_deletion, store_room
 from focusdesk.station.search import SearchIndex
 

@@ -21,13 +21,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from focusdesk.domain.errors import DomainError, FieldProblem, ValidationFailed
 from focusdesk.domain.reservations import local_datetime, parse_time, span_text
 from focusdesk.domain.timeutil import from_iso, local_hhmm
+from focusdesk.tui.dialogs.framed import FramedDialog
 
 if TYPE_CHECKING:
     from focusdesk.station.model import Attendee, Conflict, Reservation, Resource
@@ -143,22 +143,12 @@ def parse_form(typed: Typed, day: date, tz: str) -> tuple[dict[str, Any], list[F
     return values, problems
 
 
-class BookingFormDialog(ModalScreen["list[Reservation] | None"]):
-    # App CSS outranks any DEFAULT_CSS, and the app paints every Screen opaque: this keeps the timeline visible
-    # (dimmed) behind the dialog.
-    CSS = """
-    BookingFormDialog.-dialog { background: $background 60%; }
-    """
+class BookingFormDialog(FramedDialog["list[Reservation] | None"]):
     DEFAULT_CSS = """
-    BookingFormDialog { align: center middle; }
     BookingFormDialog > #booking-form-box {
         width: 76;
         max-width: 98%;
-        height: auto;
         max-height: 98%;
-        border: thick $accent 80%;
-        background: $panel;
-        padding: 0 1;
         overflow-y: auto;
     }
     BookingFormDialog .booking-form-row { height: auto; margin-top: 1; }
@@ -209,7 +199,7 @@ class BookingFormDialog(ModalScreen["list[Reservation] | None"]):
         check: Check,
         search: Search | None = None,
     ) -> None:
-        super().__init__(classes="-dialog")
+        super().__init__()
         self.resources = list(resources)
         self.resource_id = resource_id
         self.day = day
@@ -223,7 +213,7 @@ class BookingFormDialog(ModalScreen["list[Reservation] | None"]):
         self._found: list[Attendee] = []
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="booking-form-box") as box:
+        with Vertical(id="booking-form-box", classes="dialog-box") as box:
             box.border_title = f"New booking — {self.day:%a %d %b %Y}"
             box.border_subtitle = "Enter or ctrl+s books · Escape cancels"
             yield Static("", id="booking-form-message", markup=False, classes="-empty")

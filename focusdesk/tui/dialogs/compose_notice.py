@@ -13,7 +13,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
@@ -21,6 +20,7 @@ from focusdesk.domain.errors import FieldProblem
 from focusdesk.domain.notices import AUDIENCE_ALL, AUDIENCE_DESK, AUDIENCE_ROLE, MAX_EXPIRY_S, Audience
 from focusdesk.station.model import Notice
 from focusdesk.tui.dialogs.form_submit import submit
+from focusdesk.tui.dialogs.framed import FramedDialog
 
 PRIORITY_CHOICES = [
     ("High — rings on every desk it is for", "high"),
@@ -60,23 +60,13 @@ def field_of(problem: FieldProblem, audience_choice: object) -> str | None:
     return name if name in FIELD_LABELS else None
 
 
-class ComposeNoticeDialog(ModalScreen[Notice | None]):
-    # App CSS outranks any DEFAULT_CSS, and the app paints every Screen opaque: this keeps the feed visible
-    # (dimmed) behind the dialog.
-    CSS = """
-    ComposeNoticeDialog.-dialog { background: $background 60%; }
-    """
+class ComposeNoticeDialog(FramedDialog[Notice | None]):
     # Compact fields (one line each) so the whole form fits an 80×24 terminal.
     DEFAULT_CSS = """
-    ComposeNoticeDialog { align: center middle; }
     ComposeNoticeDialog > #compose-box {
         width: 76;
         max-width: 98%;
-        height: auto;
         max-height: 98%;
-        border: thick $accent 80%;
-        background: $panel;
-        padding: 0 1;
         overflow-y: auto;
     }
     ComposeNoticeDialog .compose-row { height: auto; margin-top: 1; }
@@ -104,12 +94,12 @@ class ComposeNoticeDialog(ModalScreen[Notice | None]):
     ]
 
     def __init__(self, send: Send, *, this_desk: str | None = None) -> None:
-        super().__init__(classes="-dialog")
+        super().__init__()
         self.send = send
         self.this_desk = this_desk
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="compose-box") as box:
+        with Vertical(id="compose-box", classes="dialog-box") as box:
             box.border_title = "New notice"
             box.border_subtitle = "ctrl+s sends · Escape cancels"
             yield Static("", id="compose-message", markup=False, classes="-empty")

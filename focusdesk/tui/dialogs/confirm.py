@@ -10,25 +10,18 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from focusdesk.tui.dialogs.framed import FramedDialog
 
-class ConfirmDialog(ModalScreen[bool]):
-    # App CSS outranks any DEFAULT_CSS, and the app paints every Screen opaque: this keeps the desk visible
-    # (dimmed) behind the dialog.
-    CSS = """
-    ConfirmDialog.-dialog { background: $background 60%; }
-    """
+
+class ConfirmDialog(FramedDialog[bool]):
     DEFAULT_CSS = """
-    ConfirmDialog { align: center middle; }
     ConfirmDialog > #confirm-box {
         width: 64;
         max-width: 95%;
-        height: auto;
         max-height: 90%;
         border: thick $warning 80%;
-        background: $panel;
         padding: 1 2;
     }
     ConfirmDialog #confirm-question { text-style: bold; margin-bottom: 1; }
@@ -53,7 +46,7 @@ class ConfirmDialog(ModalScreen[bool]):
         default: bool = True,
         title: str = "Please confirm",
     ) -> None:
-        super().__init__(classes="-dialog")
+        super().__init__()
         self.question = question
         self.detail = detail
         self.yes_label = yes
@@ -62,7 +55,7 @@ class ConfirmDialog(ModalScreen[bool]):
         self.title_text = title
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-box") as box:
+        with Vertical(id="confirm-box", classes="dialog-box") as box:
             box.border_title = self.title_text
             yield Static(self.question, id="confirm-question", markup=False)
             if self.detail:

@@ -13,13 +13,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from focusdesk.domain.errors import FieldProblem
 from focusdesk.domain.reservations import DEVICE_STATUSES, NOTE_MAX
 from focusdesk.tui.dialogs.form_submit import submit
+from focusdesk.tui.dialogs.framed import FramedDialog
 from focusdesk.tui.widgets.device_look import status_text
 
 if TYPE_CHECKING:
@@ -28,22 +28,12 @@ if TYPE_CHECKING:
 Save = Callable[[str, str], "Resource"]
 
 
-class DeviceStatusDialog(ModalScreen["Resource | None"]):
-    # App CSS outranks any DEFAULT_CSS, and the app paints every Screen opaque: this keeps the board visible
-    # (dimmed) behind the dialog.
-    CSS = """
-    DeviceStatusDialog.-dialog { background: $background 60%; }
-    """
+class DeviceStatusDialog(FramedDialog["Resource | None"]):
     DEFAULT_CSS = """
-    DeviceStatusDialog { align: center middle; }
     DeviceStatusDialog > #device-status-box {
         width: 60;
         max-width: 96%;
-        height: auto;
         max-height: 98%;
-        border: thick $accent 80%;
-        background: $panel;
-        padding: 0 1;
     }
     DeviceStatusDialog #device-status-choice { height: auto; border: none; margin-bottom: 1; }
     DeviceStatusDialog #device-status-message { color: $text-error; text-style: bold; height: auto; }
@@ -57,12 +47,12 @@ class DeviceStatusDialog(ModalScreen["Resource | None"]):
     ]
 
     def __init__(self, device: Resource, save: Save) -> None:
-        super().__init__(classes="-dialog")
+        super().__init__()
         self.device = device
         self.save = save
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="device-status-box") as box:
+        with Vertical(id="device-status-box", classes="dialog-box") as box:
             box.border_title = f"Status of {self.device.name}"
             box.border_subtitle = "↑↓ choose · Enter saves · Escape cancels"
             yield Static("", id="device-status-message", markup=False, classes="-empty")

@@ -10,9 +10,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
+
+from focusdesk.tui.dialogs.framed import FramedDialog
 
 _STATUS_STYLE = {"open": "green", "draft": "yellow", "closed": "red"}
 
@@ -29,21 +30,13 @@ def event_prompt(event: dict[str, Any]) -> Text:
     return text
 
 
-class EventPicker(ModalScreen[dict[str, Any] | None]):
-    # App CSS outranks any DEFAULT_CSS and paints every Screen opaque: this keeps the sign-in form visible
-    # (dimmed) behind the picker.
-    CSS = """
-    EventPicker.-dialog { background: $background 60%; }
-    """
+class EventPicker(FramedDialog[dict[str, Any] | None]):
     DEFAULT_CSS = """
-    EventPicker { align: center middle; }
     EventPicker > #event-box {
         width: 72;
         max-width: 95%;
-        height: auto;
         max-height: 90%;
         border: thick $primary 80%;
-        background: $panel;
         padding: 1 2;
     }
     EventPicker #event-question { margin-bottom: 1; }
@@ -55,12 +48,12 @@ class EventPicker(ModalScreen[dict[str, Any] | None]):
     ]
 
     def __init__(self, events: list[dict[str, Any]], *, current: int | None = None) -> None:
-        super().__init__(classes="-dialog")
+        super().__init__()
         self.events = list(events)
         self.current = current
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="event-box") as box:
+        with Vertical(id="event-box", classes="dialog-box") as box:
             box.border_title = "Pick the event"
             yield Static("This account works at several events. Which one is this desk at?", id="event-question")
             yield OptionList(*(Option(event_prompt(e), id=str(i)) for i, e in enumerate(self.events)), id="event-list")

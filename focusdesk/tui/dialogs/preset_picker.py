@@ -11,12 +11,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from focusdesk.domain import timers
 from focusdesk.domain.timers import Preset
+from focusdesk.tui.dialogs.framed import FramedDialog
 from focusdesk.tui.room_look import minutes_words
 
 
@@ -29,22 +29,12 @@ def preset_words(preset: Preset) -> Text:
     return text
 
 
-class PresetPicker(ModalScreen[str | None]):
-    # App CSS outranks any DEFAULT_CSS, and the app paints every Screen opaque: this keeps the rooms visible
-    # (dimmed) behind the dialog.
-    CSS = """
-    PresetPicker.-dialog { background: $background 60%; }
-    """
+class PresetPicker(FramedDialog[str | None]):
     DEFAULT_CSS = """
-    PresetPicker { align: center middle; }
     PresetPicker > #preset-box {
         width: 64;
         max-width: 96%;
-        height: auto;
         max-height: 96%;
-        border: thick $accent 80%;
-        background: $panel;
-        padding: 0 1;
     }
     PresetPicker #preset-list { height: auto; max-height: 12; border: none; }
     PresetPicker #preset-note { color: $warning; height: auto; margin-bottom: 1; }
@@ -54,12 +44,12 @@ class PresetPicker(ModalScreen[str | None]):
     ]
 
     def __init__(self, room_name: str, *, restarts: bool = False) -> None:
-        super().__init__(classes="-dialog")
+        super().__init__()
         self.room_name = room_name
         self.restarts = restarts
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="preset-box") as box:
+        with Vertical(id="preset-box", classes="dialog-box") as box:
             box.border_title = f"Start a preset in {self.room_name}"
             box.border_subtitle = "Enter starts · Escape cancels"
             if self.restarts:

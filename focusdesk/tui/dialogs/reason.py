@@ -7,27 +7,18 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from focusdesk.domain.reservations import NOTE_MAX
+from focusdesk.tui.dialogs.framed import FramedDialog
 
 
-class ReasonDialog(ModalScreen[str | None]):
-    # App CSS outranks any DEFAULT_CSS, and the app paints every Screen opaque: this keeps the screen behind
-    # visible (dimmed).
-    CSS = """
-    ReasonDialog.-dialog { background: $background 60%; }
-    """
+class ReasonDialog(FramedDialog[str | None]):
     DEFAULT_CSS = """
-    ReasonDialog { align: center middle; }
     ReasonDialog > #reason-box {
         width: 70;
         max-width: 96%;
-        height: auto;
         border: thick $warning 80%;
-        background: $panel;
-        padding: 0 1;
     }
     ReasonDialog #reason-question { text-style: bold; height: auto; }
     ReasonDialog #reason-hint { color: $text-muted; height: auto; }
@@ -37,14 +28,14 @@ class ReasonDialog(ModalScreen[str | None]):
     ]
 
     def __init__(self, question: str, *, title: str, hint: str = "", placeholder: str = "") -> None:
-        super().__init__(classes="-dialog")
+        super().__init__()
         self.question = question
         self.title_text = title
         self.hint = hint
         self.placeholder = placeholder
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="reason-box") as box:
+        with Vertical(id="reason-box", classes="dialog-box") as box:
             box.border_title = self.title_text
             box.border_subtitle = "Enter confirms · Escape cancels"
             yield Static(self.question, id="reason-question", markup=False)

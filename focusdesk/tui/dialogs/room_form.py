@@ -15,12 +15,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from focusdesk.domain.errors import FieldProblem
 from focusdesk.station.model import Room
 from focusdesk.tui.dialogs.form_submit import submit
+from focusdesk.tui.dialogs.framed import FramedDialog
 
 # Form field -> (label, the station's name for it)
 FIELDS = {"name": ("Name", "name"), "capacity": ("Capacity", "capacity"), "minutes": ("Timer", "work_s")}
@@ -52,22 +52,12 @@ def minutes_of(seconds: float) -> str:
     return f"{minutes:g}"
 
 
-class RoomFormDialog(ModalScreen[Room | None]):
-    # App CSS outranks any DEFAULT_CSS, and the app paints every Screen opaque: this keeps the rooms visible
-    # (dimmed) behind the dialog.
-    CSS = """
-    RoomFormDialog.-dialog { background: $background 60%; }
-    """
+class RoomFormDialog(FramedDialog[Room | None]):
     DEFAULT_CSS = """
-    RoomFormDialog { align: center middle; }
     RoomFormDialog > #room-form-box {
         width: 64;
         max-width: 98%;
-        height: auto;
         max-height: 98%;
-        border: thick $accent 80%;
-        background: $panel;
-        padding: 0 1;
         overflow-y: auto;
     }
     RoomFormDialog .room-form-row { height: auto; }
@@ -89,7 +79,7 @@ class RoomFormDialog(ModalScreen[Room | None]):
 
     def __init__(self, save: Save, room: Room | None = None) -> None:
         """``room``: the room to change (the form starts with its values); None adds a new one."""
-        super().__init__(classes="-dialog")
+        super().__init__()
         self.save = save
         self.room = room
 
@@ -101,7 +91,7 @@ class RoomFormDialog(ModalScreen[Room | None]):
             "minutes": minutes_of(room.work_s) if room else "25",
         }
         hints = {"name": "", "capacity": "people; empty: no limit", "minutes": "minutes"}
-        with Vertical(id="room-form-box") as box:
+        with Vertical(id="room-form-box", classes="dialog-box") as box:
             box.border_title = f"Change {room.name}" if room else "New room"
             box.border_subtitle = "Enter or ctrl+s saves · Escape cancels"
             yield Static("", id="room-form-message", markup=False, classes="-empty")

@@ -9,27 +9,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from focusdesk.domain.timers import MAX_MESSAGE
+from focusdesk.tui.dialogs.framed import FramedDialog
 
 
-class RoomMessageDialog(ModalScreen[str | None]):
-    # App CSS outranks any DEFAULT_CSS, and the app paints every Screen opaque: this keeps the rooms visible
-    # (dimmed) behind the dialog.
-    CSS = """
-    RoomMessageDialog.-dialog { background: $background 60%; }
-    """
+class RoomMessageDialog(FramedDialog[str | None]):
     DEFAULT_CSS = """
-    RoomMessageDialog { align: center middle; }
     RoomMessageDialog > #room-message-box {
         width: 70;
         max-width: 96%;
-        height: auto;
-        border: thick $accent 80%;
-        background: $panel;
-        padding: 0 1;
     }
     RoomMessageDialog #room-message-hint { color: $text-muted; height: auto; }
     """
@@ -38,12 +28,12 @@ class RoomMessageDialog(ModalScreen[str | None]):
     ]
 
     def __init__(self, room_name: str, current: str = "") -> None:
-        super().__init__(classes="-dialog")
+        super().__init__()
         self.room_name = room_name
         self.current = current
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="room-message-box") as box:
+        with Vertical(id="room-message-box", classes="dialog-box") as box:
             box.border_title = f"Message for {self.room_name}"
             box.border_subtitle = "Enter sets it · Escape cancels"
             yield Input(

@@ -13,12 +13,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from focusdesk.domain.errors import DomainError
 from focusdesk.domain.reservations import local_datetime
 from focusdesk.domain.timeutil import local_hhmm
+from focusdesk.tui.dialogs.framed import FramedDialog
 from focusdesk.tui.widgets.device_look import status_text
 
 if TYPE_CHECKING:
@@ -46,22 +46,12 @@ def history_text(entries: list[DeviceStatusEntry], tz: str) -> Text:
     return text
 
 
-class StatusHistoryDialog(ModalScreen[None]):
-    # App CSS outranks any DEFAULT_CSS, and the app paints every Screen opaque: this keeps the board visible
-    # (dimmed) behind the dialog.
-    CSS = """
-    StatusHistoryDialog.-dialog { background: $background 60%; }
-    """
+class StatusHistoryDialog(FramedDialog[None]):
     DEFAULT_CSS = """
-    StatusHistoryDialog { align: center middle; }
     StatusHistoryDialog > #history-box {
         width: 84;
         max-width: 98%;
-        height: auto;
         max-height: 90%;
-        border: thick $accent 80%;
-        background: $panel;
-        padding: 0 1;
     }
     StatusHistoryDialog #history-scroll { height: auto; max-height: 30; }
     StatusHistoryDialog #history-body { height: auto; }
@@ -70,7 +60,7 @@ class StatusHistoryDialog(ModalScreen[None]):
     BINDINGS = [Binding("escape,enter,h", "close", "Close", id="history.close", tooltip="Back to the board")]
 
     def __init__(self, device: Resource, load: Load, tz: str) -> None:
-        super().__init__(classes="-dialog")
+        super().__init__()
         self.device = device
         self.load = load
         self.tz = tz
@@ -78,7 +68,7 @@ class StatusHistoryDialog(ModalScreen[None]):
         self.error: str | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="history-box") as box:
+        with Vertical(id="history-box", classes="dialog-box") as box:
             box.border_title = f"Status history of {self.device.name}"
             box.border_subtitle = "Escape closes"
             with VerticalScroll(id="history-scroll"):

@@ -13,10 +13,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from focusdesk.domain.errors import FieldProblem
+from focusdesk.tui.dialogs.framed import FramedDialog
 
 FIELDS = (
     ("name", "Name", "First and last name (required)"),
@@ -26,21 +26,12 @@ FIELDS = (
 )
 
 
-class WalkInDialog(ModalScreen[dict[str, str] | None]):
-    # App CSS outranks any DEFAULT_CSS, and the app paints every Screen opaque: this keeps the desk visible
-    # (dimmed) behind the dialog.
-    CSS = """
-    WalkInDialog.-dialog { background: $background 60%; }
-    """
+class WalkInDialog(FramedDialog[dict[str, str] | None]):
     DEFAULT_CSS = """
-    WalkInDialog { align: center middle; }
     WalkInDialog > #walkin-box {
         width: 70;
         max-width: 96%;
-        height: auto;
         max-height: 96%;
-        border: thick $accent 80%;
-        background: $panel;
         padding: 0 2;
         overflow-y: auto;
     }
@@ -67,7 +58,7 @@ class WalkInDialog(ModalScreen[dict[str, str] | None]):
         problems: Iterable[FieldProblem] = (),
         message: str | None = None,
     ) -> None:
-        super().__init__(classes="-dialog")
+        super().__init__()
         self.values = {k: (v or "") for k, v in (values or {}).items()}
         self.problems: dict[str, list[str]] = {}
         known = {key for key, _, _ in FIELDS}
@@ -80,7 +71,7 @@ class WalkInDialog(ModalScreen[dict[str, str] | None]):
         self.message = "\n".join([m for m in [message] if m] + others) or None
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="walkin-box") as box:
+        with Vertical(id="walkin-box", classes="dialog-box") as box:
             box.border_title = "Walk-in: register and check in"
             box.border_subtitle = "Enter registers · Escape cancels"
             message = self.message or ""

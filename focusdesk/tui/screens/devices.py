@@ -3,7 +3,8 @@ now or next, the note, and who set the status when; devices with a problem (offl
 The panel below says the selected device in full, with its bookings of the day.
 
 ``s`` sets the selected device's status (a choice and a note; a desk command, so it works offline and
-shows at once as "sending…"), ``h`` shows its status history, which only the server keeps. The board reads
+shows at once as "sending…"), ``h`` shows its status history, which only the server keeps; organizers add a
+device with ``+`` (the resource form, its kind preset to device). The board reads
 the station when bookings or devices changed (the app's ``bookings_changed`` signal), and once a minute
 for "now" and "next".
 """
@@ -21,11 +22,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from focusdesk.domain.reservations import local_datetime
-from focusdesk.domain.roles import DEVICE_STATUS
+from focusdesk.domain.roles import DEVICE_STATUS, RESOURCES_MANAGE
 from focusdesk.domain.timeutil import local_hhmm
 from focusdesk.station.model import Reservation, Resource
 from focusdesk.tui.commands import ScreenCommands
 from focusdesk.tui.dialogs.device_status import DeviceStatusDialog
+from focusdesk.tui.dialogs.resource_form import ResourceFormDialog
 from focusdesk.tui.dialogs.status_history import StatusHistoryDialog
 from focusdesk.tui.room_controls import showing
 from focusdesk.tui.widgets.device_look import PROBLEMS, board_order, status_text
@@ -37,6 +39,7 @@ BOOKING_W, NOTE_W = 34, 26
 # A booking in these states is the device's, now or later.
 HOLDING = frozenset({"pending", "approved", "checked_in", "tentative"})
 MAY_NOT = "Your account may not set device status — ask staff, a technician or an organizer."
+MAY_NOT_ADD = "Only organizers add, change or delete rooms and devices."
 
 
 def when_words(ts: float | None, now: float, tz: str) -> str:
@@ -130,6 +133,8 @@ class DevicesCommands(ScreenCommands):
         if screen.desk.station.can(DEVICE_STATUS):
             out.insert(0, ("Devices: set status", "Online, offline, in use, available, maintenance (s)",
                            screen.action_set_status))  # fmt: skip
+        if screen.desk.station.can(RESOURCES_MANAGE):
+            out.append(("Devices: add a device", "Name, hours, approval … (+)", screen.action_add_device))
         return out
 
 
@@ -157,6 +162,9 @@ class DevicesScreen(Screen[None]):
         Binding("s", "set_status", "Set status", id="devices.set_status", tooltip="Say how the device is"),
         Binding("s", "refuse", "Not allowed", show=False, id="devices.set_status_refused", tooltip="Says who may"),
         Binding("h", "history", "History", id="devices.history", tooltip="Its status changes (needs the server)"),
+        # Not in the footer (as on the Reservations screen); the palette and the empty board tell organizers.
+        Binding("plus", "add_device", "Add device", show=False, id="devices.add", tooltip="Add a device (organizers)"),
+        Binding("plus", "refuse_add", "Not allowed", show=False, id="devices.add_refused", tooltip="Says who may"),
     ]
     COMMANDS = {DevicesCommands}
 
@@ -172,7 +180,7 @@ class DevicesScreen(Screen[None]):
         table.add_columns(*COLUMNS)
         yield table
         yield Static("", id="devices-details")
-        yield Static("No devices yet; an organizer adds them.", id="devices-empty", markup=False)
+        yield Static("", id="devices-empty", markup=False)
         yield StatusBar()
         yield Footer()
 
@@ -232,6 +240,9 @@ class DevicesScreen(Screen[None]):
         bookings = self._bookings = [b for b in book.list() if b.resource_id in ids]
         rows = board_rows(devices, bookings, now, tz)
         self.set_class(not devices, "-empty")
+        if not devices:
+            words = " — press + to add one." if station.can(RESOURCES_MANAGE) else "; an organizer adds them."
+            self.query_one("#devices-empty", Static).update("No devices yet" + words)
         self._paint_title(devices, station.can(DEVICE_STATUS))
         if rows == self._rows:
             self._show_details()
@@ -279,13 +290,17 @@ class DevicesScreen(Screen[None]):
     # -- the keys ------------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "set_status" and self.is_mounted and self.desk is not None:
+        needed = {"set_status": DEVICE_STATUS, "add_device": RESOURCES_MANAGE}.get(action)
+        if needed is not None and self.is_mounted and self.desk is not None:
             # Not allowed: hidden from the footer, and the key falls through to "refuse", which says so.
-            return self.desk.station.can(DEVICE_STATUS)
+            return self.desk.station.can(needed)
         return True
 
     def action_refuse(self) -> None:
         self.notify(MAY_NOT, title="Not allowed", severity="warning")
+
+    def action_refuse_add(self) -> None:
+        self.notify(MAY_NOT_ADD, title="Not allowed", severity="warning")
 
     def _device(self) -> Resource | None:
         device = self.selected
@@ -321,3 +336,24 @@ class DevicesScreen(Screen[None]):
             return await station.reservations.status_history(device.id)
 
         self.app.push_screen(StatusHistoryDialog(device, load, station.timezone()))
+
+    def action_add_device(self) -> None:
+        if not self.desk.station.can(RESOURCES_MANAGE):
+            self.action_refuse_add()
+            return
+        book = self.desk.station.reservations
+
+        def save(fields: dict[str, Any]) -> Resource:
+            return book.create_resource(**fields)
+
+        def added(resource: Resource | None) -> None:
+            if resource is None:
+                return
+            self.notify(f"{resource.name} added (sent to the server when it can be reached).",
+                        title="Devices", markup=False)  # fmt: skip
+            self.refresh_board()
+            if resource.id in self.device_ids:
+                self.table.move_cursor(row=self.device_ids.index(resource.id), animate=False)
+            self.table.focus()
+
+        self.app.push_screen(ResourceFormDialog(save, kind="device"), added)

@@ -5,11 +5,15 @@ cursor on one resource and slot; the panel below says what is under it. On a fre
 books it; on a booking ``a`` approves, ``r`` rejects (asking why), ``c`` cancels (asking first), ``i``
 checks in and ``o`` completes it. ``tab`` opens the approval inbox — pending bookings, oldest request
 first — where ``a`` / ``r`` act on the highlighted one and the timeline follows it; ``e`` writes the
-resource's bookings as an .ics calendar file. Every action is a desk command: it shows at once, works
-offline, and the server has the last word (a booking made here is "tentative — waiting for the server").
+resource's bookings as an .ics calendar file. Organizers keep the rooms and devices themselves: ``+`` adds
+one, ``E`` (shift+e) changes the one under the cursor and ``X`` (shift+x) deletes it, asking first (the
+desk, then the server, refuses while it has bookings still to come). Every action is a desk command: it
+shows at once, works offline, and the server has the last word (a booking made here is "tentative —
+waiting for the server", a resource added here "sending…").
 
 What the person may not do (staff approve nothing; technicians book nothing) is hidden from the footer and
-the palette, and the key answers who may.
+the palette, and the key answers who may (the resource keys are not in the footer for anyone: it is full;
+the palette and the empty screen tell organizers about them).
 
 The screen reads the station only when bookings changed (the app's ``bookings_changed`` signal); once a
 minute it moves the timeline's now-line.
@@ -33,12 +37,13 @@ from textual.widgets import Footer, OptionList, Static
 
 from focusdesk.domain.errors import DomainError
 from focusdesk.domain.reservations import local_datetime, span_text
-from focusdesk.domain.roles import RESERVATIONS_APPROVE, RESERVE
-from focusdesk.station.model import Reservation
+from focusdesk.domain.roles import RESERVATIONS_APPROVE, RESERVE, RESOURCES_MANAGE
+from focusdesk.station.model import Reservation, Resource
 from focusdesk.tui.commands import ScreenCommands
 from focusdesk.tui.dialogs.booking_form import BookingFormDialog
 from focusdesk.tui.dialogs.confirm import ConfirmDialog
 from focusdesk.tui.dialogs.reason import ReasonDialog
+from focusdesk.tui.dialogs.resource_form import ResourceFormDialog
 from focusdesk.tui.room_controls import showing
 from focusdesk.tui.widgets.booking_details import booking_text, free_text
 from focusdesk.tui.widgets.booking_inbox import BookingInbox
@@ -57,11 +62,16 @@ NEEDS = {
     "complete": RESERVE,
     "approve": RESERVATIONS_APPROVE,
     "reject": RESERVATIONS_APPROVE,
+    "add_resource": RESOURCES_MANAGE,
+    "edit_resource": RESOURCES_MANAGE,
+    "delete_resource": RESOURCES_MANAGE,
 }
 MAY_NOT = {
     RESERVE: "Your account may not book, cancel or check in — ask staff at a desk or an organizer.",
     RESERVATIONS_APPROVE: "Only organizers approve or reject bookings.",
+    RESOURCES_MANAGE: "Only organizers add, change or delete rooms and devices.",
 }
+EMPTY_WORDS = "No rooms or devices to book yet"
 
 
 def export_path(directory: Path, name: str) -> Path:
@@ -96,6 +106,15 @@ class ReservationsCommands(ScreenCommands):
                 ("Reservations: approve", "The pending booking (a)", screen.action_approve),
                 ("Reservations: reject", "Asks why (r)", screen.action_reject),
             ]
+        if station.can(RESOURCES_MANAGE):
+            out += [
+                ("Reservations: add a room or device", "Name, hours, buffer, approval (+)",
+                 screen.action_add_resource),
+                ("Reservations: change the resource", "The room or device under the cursor (E)",
+                 screen.action_edit_resource),
+                ("Reservations: delete the resource", "Asks first; refused while bookings are to come (X)",
+                 screen.action_delete_resource),
+            ]  # fmt: skip
         return out
 
 
@@ -182,7 +201,20 @@ class ReservationsScreen(Screen[None]):
         Binding("right_square_bracket", "day(1)", "Next day", show=False, id="reservations.next_day"),
         Binding("t", "today", "Today", show=False, id="reservations.today", tooltip="Back to today"),
         Binding("e", "export", "Export", show=False, id="reservations.export", tooltip="Bookings as an .ics file"),
-    ]
+        # Organizers' keys for the resources themselves (not in the footer: it is full; the palette has them).
+        Binding("plus", "add_resource", "Add resource", show=False, id="reservations.add_resource",
+                tooltip="Add a room or device (organizers)"),
+        Binding("plus", "refuse('add_resource')", "Not allowed", show=False,
+                id="reservations.add_resource_refused", tooltip="Says who may"),
+        Binding("E,shift+e", "edit_resource", "Edit resource", show=False, id="reservations.edit_resource",
+                tooltip="Change the room or device under the cursor (organizers)"),
+        Binding("E,shift+e", "refuse('edit_resource')", "Not allowed", show=False,
+                id="reservations.edit_resource_refused", tooltip="Says who may"),
+        Binding("X,shift+x", "delete_resource", "Delete resource", show=False, id="reservations.delete_resource",
+                tooltip="Delete the room or device under the cursor (asks first; organizers)"),
+        Binding("X,shift+x", "refuse('delete_resource')", "Not allowed", show=False,
+                id="reservations.delete_resource_refused", tooltip="Says who may"),
+    ]  # fmt: skip
     COMMANDS = {ReservationsCommands}
 
     def __init__(self) -> None:
@@ -256,9 +288,8 @@ class ReservationsScreen(Screen[None]):
         resources = book.resources()
         self.set_class(not resources, "-empty")
         if not resources:
-            self.query_one("#reservations-empty", Static).update(
-                "No rooms or devices to book yet; an organizer adds them."
-            )
+            words = " — press + to add one." if station.can(RESOURCES_MANAGE) else "; an organizer adds them."
+            self.query_one("#reservations-empty", Static).update(EMPTY_WORDS + words)
         bookings = book.day(self.day)
         self.timeline.show(self.day, tz, resources, bookings, station.server_now())
         self.inbox.show(book.inbox(), tz)
@@ -309,7 +340,8 @@ class ReservationsScreen(Screen[None]):
         else:
             start, end = timeline.cursor_slot
             closed = _closed(resource, start, self._tz())
-            panel.update(free_text(resource, start, end, self._tz(), may_reserve=may_reserve, closed=closed))
+            panel.update(free_text(resource, start, end, self._tz(), may_reserve=may_reserve, closed=closed,
+                                   may_manage=station.can(RESOURCES_MANAGE)))  # fmt: skip
 
     @on(Timeline.CursorMoved)
     def _cursor_moved(self) -> None:
@@ -518,6 +550,78 @@ class ReservationsScreen(Screen[None]):
             self.notify(str(getattr(exc, "message", exc)), title="Export failed", severity="error", markup=False)
             return
         self.notify(f"{resource.name}'s bookings written to {path}", title="Exported", markup=False)
+
+    # -- the rooms and devices themselves (organizers) -----------------------------------------------
+
+    def _resource(self) -> Resource | None:
+        resource = self.timeline.cursor_resource
+        if resource is None:
+            self.notify("No room or device here — + adds one.", severity="warning")
+        return resource
+
+    def action_add_resource(self, kind: str = "room") -> None:
+        if not self._may("add_resource"):
+            return
+        book = self.desk.station.reservations
+
+        def save(fields: dict[str, Any]) -> Resource:
+            return book.create_resource(**fields)
+
+        def added(resource: Resource | None) -> None:
+            if resource is None:
+                return
+            self.notify(f"{resource.name} added (sent to the server when it can be reached).",
+                        title="Rooms and devices", markup=False)  # fmt: skip
+            self.refresh_bookings()
+            self.timeline.move_to(resource.id)
+            self.timeline.focus()
+
+        self.app.push_screen(ResourceFormDialog(save, kind=kind), added)
+
+    def action_edit_resource(self) -> None:
+        if not self._may("edit_resource") or not (resource := self._resource()):
+            return
+        book = self.desk.station.reservations
+
+        def save(fields: dict[str, Any]) -> Resource:
+            fields.pop("kind", None)  # fixed once the resource exists
+            changed = {k: v for k, v in fields.items() if getattr(resource, k) != v}
+            return book.update_resource(resource.id, **changed) if changed else resource
+
+        def saved(after: Resource | None) -> None:
+            if after is not None:
+                self.refresh_bookings()
+                self.timeline.move_to(after.id)
+
+        self.app.push_screen(ResourceFormDialog(save, resource), saved)
+
+    def action_delete_resource(self) -> None:
+        if not self._may("delete_resource") or not (resource := self._resource()):
+            return
+        what = "device" if resource.kind == "device" else "room"
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                self.desk.station.reservations.delete_resource(resource.id)
+            except DomainError as exc:
+                self.notify(exc.message, title=f"{resource.name} not deleted", severity="error", markup=False)
+                return
+            self.notify(f"{resource.name} deleted.", title="Rooms and devices", markup=False)
+            self.refresh_bookings()
+
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Delete {resource.name}?",
+                detail=f"The {what} goes from every desk's timeline. Refused while it has bookings still to come.",
+                yes="Delete",
+                no="Keep",
+                default=False,
+                title=f"Delete {what}",
+            ),
+            answered,
+        )
 
 
 def _closed(resource: Any, start: float, tz: str) -> bool:

@@ -96,7 +96,9 @@ def booking_text(booking: Reservation, tz: str, *, may_reserve: bool, may_approv
     return text
 
 
-def free_text(resource: Resource, start: float, end: float, tz: str, *, may_reserve: bool, closed: bool) -> Text:
+def free_text(
+    resource: Resource, start: float, end: float, tz: str, *, may_reserve: bool, closed: bool, may_manage: bool = False
+) -> Text:
     text = Text()
     text.append(resource.name, style="bold")
     text.append(f" — {span_text(start, end, tz)}  ")
@@ -106,9 +108,14 @@ def free_text(resource: Resource, start: float, end: float, tz: str, *, may_rese
         text.append("free", style="green")
     if resource.kind == "device" and resource.device_status:
         text.append(f" · device {resource.device_status.replace('_', ' ')}", style="dim")
+    if resource.pending:
+        text.append(" · sending…", style="italic yellow")
     text.append("\n" + resource_facts(resource), style="dim")
-    if may_reserve and not closed:
-        text.append("\nn or Enter books it (60 min to start with)", style="dim italic")
+    keys = ["n or Enter books it (60 min to start with)"] if may_reserve and not closed else []
+    if may_manage:  # organizers: the resource itself (short, to fit the line beside booking)
+        keys.append("E edit · X delete · + add" if keys else "E edit · X delete the resource · + add one")
+    if keys:
+        text.append("\n" + " · ".join(keys), style="dim italic")
     return text
 
 

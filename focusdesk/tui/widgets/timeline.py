@@ -501,6 +501,8 @@ def _facts(resource: Resource) -> str:
         words = f"for {resource.capacity}" if resource.capacity else "room"
     if resource.needs_approval:
         words += " · approval"
+    if resource.pending:
+        words = "sending… · " + words  # this desk changed it; the server has not answered yet
     return words
 
 
