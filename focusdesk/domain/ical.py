@@ -14,11 +14,18 @@ from typing import Any
 
 from icalendar import Calendar, Event
 
+from focusdesk.domain.attendees import clean_text
 from focusdesk.domain.reservations import ACTIVE, PENDING
 from focusdesk.domain.timeutil import from_iso
 
 PRODID = "-//FocusDesk//Reservations//EN"
 TENTATIVE = "tentative"  # a desk's booking the server has not answered yet (only desks have these)
+
+
+def _line(text: str) -> str:
+    """Text for a one-line property: white space folded and control characters dropped — a name from a
+    query string may hold a line break, which would end the property early."""
+    return clean_text("".join(ch if ch.isprintable() else " " for ch in text))
 
 
 def _utc(iso: str) -> datetime:
@@ -36,8 +43,8 @@ def _event(booking: Mapping[str, Any], resources_by_id: Mapping[str, Mapping[str
     event.add("dtstamp", _utc(booking.get("updated_at") or booking.get("created_at") or booking["start"]))
     event.add("dtstart", _utc(booking["start"]))
     event.add("dtend", _utc(booking["end"]))
-    event.add("summary", f"{place} — {booking.get('holder_name') or 'booking'}")
-    event.add("location", place)
+    event.add("summary", _line(f"{place} — {booking.get('holder_name') or 'booking'}"))
+    event.add("location", _line(place))
     unsure = booking["status"] in (PENDING, TENTATIVE)
     event.add("status", "TENTATIVE" if unsure else "CONFIRMED")
     if booking.get("note"):
@@ -59,7 +66,7 @@ def bookings_calendar(
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-calname", _line(name))
     kept = [b for b in bookings if b.get("status") in ACTIVE or b.get("status") == TENTATIVE]
     for booking in sorted(kept, key=lambda b: (from_iso(b["start"]), b["id"])):
         calendar.add_component(_event(booking, resources_by_id))

@@ -602,3 +602,23 @@ def test_the_calendar_builder_is_pure_and_keeps_uids_stable():
     assert [str(e["UID"]) for e in events] == ["r-2@focusdesk", "r-1@focusdesk"]  # by start
     assert str(events[0]["SUMMARY"]) == "x — B"  # an unknown resource is named by its id
     assert int(events[1]["SEQUENCE"]) == 4
+
+
+def test_a_calendar_name_with_a_line_break_still_makes_a_valid_file():
+    # Found by schemathesis: ``GET …/reservations.ics?holder=`` with a line break in the name was a 500.
+    booking = {
+        "id": "bk-newline-0001",
+        "resource_id": "res-newline-01",
+        "holder_name": "Ana",
+        "start": "2026-11-24T09:00:00.000Z",
+        "end": "2026-11-24T10:00:00.000Z",
+        "status": "approved",
+        "note": "bring the adapter\nand the cable",
+        "rev": 2,
+    }
+    body = bookings_calendar("Bookings of Ana\nSilva\r\x00", [booking], {"res-newline-01": {"name": "Studio\nA"}})
+    calendar = Calendar.from_ical(body)
+    assert str(calendar["X-WR-CALNAME"]) == "Bookings of Ana Silva"
+    (event,) = calendar.walk("VEVENT")
+    assert str(event["SUMMARY"]) == "Studio A — Ana"
+    assert str(event["DESCRIPTION"]) == "bring the adapter\nand the cable"  # a text value keeps its lines
