@@ -45,7 +45,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state = app.state.focusdesk = ServerState.create(settings, db)
         state.hub.set_revalidator(partial(revalidate_tokens, state))
         state.hub.start()
-        db.publisher = state.hub.publish_threadsafe
+
+        def publish(changes: list) -> None:
+            state.hub.publish_threadsafe(changes)
+            state.reservation_clock.hear(changes)
+
+        db.publisher = publish
         state.reservation_clock.start()
         if settings.freeze_gc_after_start:
             freeze_startup_objects()

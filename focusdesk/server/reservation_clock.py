@@ -2,8 +2,9 @@
 bookings completed, reminders sent — by the server itself, no cron.
 
 One asyncio task sleeps until the next thing falls due (asked of the database, so a restart loses
-nothing: whatever fell due while the server was down is done on the first pass), and at most
-``max_sleep_s`` — so a booking made meanwhile, with an earlier deadline, is released at most that late. Each pass is one write transaction whose
+nothing: whatever fell due while the server was down is done on the first pass), at most
+``max_sleep_s``, and looks again as soon as a booking changes (it hears committed changes as the live hub
+does), so a booking made meanwhile with an earlier deadline is not released late. Each pass is one write transaction whose
 changes go through the change log like any desk's, so every desk hears of a released slot live.
 
 ``clock`` is injectable: tests move time forward and call :meth:`wake` instead of sleeping.
@@ -47,6 +48,11 @@ class ReservationClock:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+    def hear(self, changes: list) -> None:
+        """Committed changes (from any thread): a booking changed, so the next deadline may be earlier."""
+        if any(getattr(change, "kind", None) == "reservation.updated" for change in changes):
+            self.wake()
 
     def wake(self) -> None:
         """Look again now (safe from any thread): a booking changed, or a test moved the clock."""

@@ -306,6 +306,24 @@ def test_the_server_releases_no_shows_and_expires_undecided_requests_on_its_own(
     assert released_changes == ["no_show"]
 
 
+def test_a_new_booking_wakes_the_servers_clock_so_its_release_is_not_late(venue):
+    server, api, event = venue
+    room = add_resource(api, event["id"], name="Pod 9", release_after_min=5)
+    # The clock has looked and found nothing due; it now sleeps up to 30 s. In its time it is 40 minutes
+    # later, so a booking starting in two minutes of real time is already past its release.
+    server.clock.advance(40 * 60)
+    passes = server.state.reservation_clock.passes
+    server.state.reservation_clock.wake()
+    wait_until(lambda: server.state.reservation_clock.passes > passes, what="a pass of the reservation clock")
+    made = book(api, event["id"], room["id"], iso_in(2), iso_in(30)).json()["reservations"][0]
+    # No wake() from the test: hearing the booking's change is what makes the clock look again.
+    wait_until(
+        lambda: reservation(api, event["id"], made["id"])["status"] == "no_show",
+        timeout=10,
+        what="the booking released well before the clock's 30 s nap ends",
+    )
+
+
 def test_a_reminder_reaches_only_the_desk_that_made_the_booking(venue):
     server, api, event = venue
     room = add_resource(api, event["id"], name="Meeting room 3")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from textual.widgets import Input
 
 from focusdesk.domain.reservations import local_datetime
 from focusdesk.tui.app import FocusDeskApp
@@ -23,6 +24,13 @@ SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40"
 @pytest.fixture(autouse=True)
 def short_scans(monkeypatch):
     monkeypatch.setattr(printers_screen, "SCAN_TIMEOUT_S", 0.3)
+
+
+@pytest.fixture(autouse=True)
+def steady_cursor(monkeypatch):
+    # A focused input's cursor blinks every 0.5 s: on a loaded machine the picture could catch it in
+    # either phase. Held on, every run draws it the same (and as the stored snapshots show it).
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
 
 
 async def settle(pilot, condition, timeout: float = 10.0) -> None:
