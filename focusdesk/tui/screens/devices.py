@@ -25,6 +25,7 @@ from focusdesk.domain.reservations import local_datetime
 from focusdesk.domain.roles import DEVICE_STATUS, RESOURCES_MANAGE
 from focusdesk.domain.timeutil import local_hhmm
 from focusdesk.station.model import Reservation, Resource
+from focusdesk.tui.bookings_follow import follow_bookings
 from focusdesk.tui.commands import ScreenCommands
 from focusdesk.tui.dialogs.device_status import DeviceStatusDialog
 from focusdesk.tui.dialogs.resource_form import ResourceFormDialog
@@ -33,7 +34,6 @@ from focusdesk.tui.room_controls import showing
 from focusdesk.tui.widgets.device_look import PROBLEMS, board_order, status_text
 from focusdesk.tui.widgets.status_bar import StatusBar
 
-TICK_S = 1.0
 COLUMNS = ("Device", "Status", "Now / next", "Note", "Set")
 BOOKING_W, NOTE_W = 34, 26
 # A booking in these states is the device's, now or later.
@@ -185,17 +185,12 @@ class DevicesScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.app.bookings_changed.subscribe(self, self._bookings_changed)  # type: ignore[attr-defined]
-        self.set_interval(TICK_S, self._tick)
+        follow_bookings(self, self.refresh_board, self._tick)
         self.refresh_board()
         self.table.focus()
 
     def on_screen_resume(self) -> None:
         self.refresh_board()
-
-    def _bookings_changed(self, _: Any) -> None:
-        if showing(self):
-            self.refresh_board()
 
     def _tick(self) -> None:
         # "Now" and "next" change with the minute; the rows are rebuilt only if what they say changed.

@@ -39,6 +39,7 @@ from focusdesk.domain.errors import DomainError
 from focusdesk.domain.reservations import local_datetime, span_text
 from focusdesk.domain.roles import RESERVATIONS_APPROVE, RESERVE, RESOURCES_MANAGE
 from focusdesk.station.model import Reservation, Resource
+from focusdesk.tui.bookings_follow import follow_bookings
 from focusdesk.tui.commands import ScreenCommands
 from focusdesk.tui.dialogs.booking_form import BookingFormDialog
 from focusdesk.tui.dialogs.confirm import ConfirmDialog
@@ -50,7 +51,6 @@ from focusdesk.tui.widgets.booking_inbox import BookingInbox
 from focusdesk.tui.widgets.status_bar import StatusBar
 from focusdesk.tui.widgets.timeline import Timeline
 
-TICK_S = 1.0
 NEW_LENGTH_S = 60 * 60
 KEYS_HINT = "←→↑↓ move · [ ] day · t today · n book · a approve · r reject · c cancel · i check in · o complete"
 # action -> the permission it needs, and who to ask when the person lacks it
@@ -233,18 +233,12 @@ class ReservationsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.app.bookings_changed.subscribe(self, self._bookings_changed)  # type: ignore[attr-defined]
-        self.set_interval(TICK_S, self._tick)
+        follow_bookings(self, self.refresh_bookings, self._tick)
         self.refresh_bookings()
         self.timeline.focus()
 
     def on_screen_resume(self) -> None:
         self.refresh_bookings()
-
-    def _bookings_changed(self, _: Any) -> None:
-        # While another mode is shown this screen stays mounted; it catches up when it is shown again.
-        if showing(self):
-            self.refresh_bookings()
 
     @property
     def desk(self) -> Any:
