@@ -26,6 +26,13 @@ The load generator shares the machine with the server, so it is deliberately che
 requests on ``asyncio`` streams (uvloop when available), no HTTP library in the hot loop. Its own CPU
 share and the server's are reported so a reader can see who used the cores.
 
+Several instances (issue 9): with ``--instances N`` the benchmark starts N ``focusdesk serve`` processes on
+the same PostgreSQL database, sharing one Redis (``--redis``), and desk *i* talks to instance *i % N*.
+On PostgreSQL the given URL names a *server* (``postgresql://user@host:port/ADMINDB``): a temporary
+database ``fd_bench_<random>`` is created on it for the run and dropped afterwards, so every run starts
+from the same empty database. Unless ``--no-baseline``, the same desks and durations are then also run
+against one instance on a fresh SQLite file, and the two are printed side by side.
+
 This is a measurement, not a pass/fail test: it exits 0 whatever the figures are, as long as the run
 itself worked (server started, every acknowledged check-in found on the server).
 """
@@ -34,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -46,6 +54,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +67,7 @@ EMAIL = "bench@example.org"
 PASSWORD = "bench-password"
 HOST = "127.0.0.1"
 COMMANDS_PATH = "/api/v1/commands"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 
 
 def say(message: str = "") -> None:
@@ -185,7 +195,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, port: int, log_path: Path) -> subprocess.Popen:
+def start_server(url: str, port: int, log_path: Path, redis_url: str | None = None) -> subprocess.Popen:
     cmd = [
         sys.executable,
         "-m",
@@ -198,6 +208,8 @@ def start_server(url: str, port: int, log_path: Path) -> subprocess.Popen:
         "--database",
         url,
     ]
+    if redis_url:
+        cmd += ["--redis", redis_url]
     log = open(log_path, "wb")  # noqa: SIM115 - the child keeps writing to it
     try:
         return subprocess.Popen(cmd, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
@@ -234,9 +246,139 @@ def wait_healthy(proc: subprocess.Popen, port: int, log_path: Path, timeout: flo
     raise RuntimeError(f"the server did not become healthy in {timeout:.0f} s ({last}):\n" + log_tail(log_path))
 
 
-def stop_server(proc: subprocess.Popen, timeout: float = 30.0) -> int:
+def health(port: int) -> dict[str, Any]:
+    """``GET /health`` of a running server (its ``redis`` and ``instance`` fields say how it is wired)."""
+    with urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=5) as r:
+        return json.loads(r.read())
+
+
+def dialect_of(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).get_backend_name()
+
+
+def _pg_admin(admin_url: str, sql: str) -> None:
+    import asyncpg
+
+    async def run():
+        conn = await asyncpg.connect(admin_url, timeout=10)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+@contextlib.contextmanager
+def fresh_database(url: str, keep: bool = False):
+    """The database a run uses: ``url`` itself for SQLite; for PostgreSQL a new, empty database
+    ``fd_bench_<random>`` on the server ``url`` names (its own database is only connected to, to create
+    and drop the new one), dropped afterwards unless ``keep``."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        yield url
+        return
+    admin = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"fd_bench_{uuid.uuid4().hex[:10]}"
+    _pg_admin(admin, f'CREATE DATABASE "{name}"')
+    try:
+        yield parsed.set(database=name).render_as_string(hide_password=False)
+    finally:
+        if keep:
+            say(f"kept the PostgreSQL database {name}")
+        else:
+            _pg_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Servers:
+    """``focusdesk serve`` processes on one database; instance k listens on ``ports[k]``."""
+
+    procs: list[subprocess.Popen]
+    ports: list[int]
+    logs: list[Path]
+    url: str = ""
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def cpu_seconds(self) -> list[float]:
+        return [proc_cpu_seconds(pid) for pid in self.pids]
+
+    async def database_sample(self) -> tuple[dict[int, float], dict[str, int]]:
+        """On PostgreSQL: CPU seconds so far of each backend serving this database, and the database's
+        transaction counters (``pg_stat_database``: commits, rollbacks, deadlocks). Empty on SQLite, where
+        the database work is inside the server processes."""
+        if not self.url or dialect_of(self.url) != "postgresql":
+            return {}, {}
+        import asyncpg
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(self.url)
+        conn = await asyncpg.connect(parsed.set(drivername="postgresql").render_as_string(hide_password=False))
+        try:
+            rows = await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", parsed.database
+            )
+            counters = await conn.fetchrow(
+                "SELECT xact_commit, xact_rollback, deadlocks FROM pg_stat_database WHERE datname = $1",
+                parsed.database,
+            )
+        finally:
+            await conn.close()
+        cpu = {}
+        for row in rows:
+            with contextlib.suppress(OSError):
+                cpu[row["pid"]] = proc_cpu_seconds(row["pid"])
+        return cpu, dict(counters) if counters else {}
+
+    def log_tails(self) -> str:
+        return "\n".join(f"--- {log} ---\n{log_tail(log)}" for log in self.logs)
+
+
+def start_servers(
+    url: str, n: int, workdir: Path, redis_url: str | None = None, first_port: int | None = None
+) -> Servers:
+    """Start ``n`` instances at once (they migrate the same fresh database concurrently, as an operator's
+    would) and wait until every one is healthy; on a failure the started ones are stopped again."""
+    ports = [first_port or free_port()] + [free_port() for _ in range(n - 1)]
+    logs = [workdir / ("server.log" if n == 1 else f"server{k}.log") for k in range(n)]
+    servers = Servers([], ports, logs, url)
+    try:
+        for port, log in zip(ports, logs, strict=True):
+            servers.procs.append(start_server(url, port, log, redis_url))
+        for proc, port, log in zip(servers.procs, ports, logs, strict=True):
+            wait_healthy(proc, port, log)
+    except BaseException:
+        stop_servers(servers)
+        raise
+    return servers
+
+
+def stop_servers(servers: Servers) -> list[int]:
+    """SIGTERM to every instance at once, then wait for each; their exit statuses."""
+    for proc in servers.procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    return [stop_server(proc, signalled=True) for proc in servers.procs]
+
+
+def kill_servers(servers: Servers) -> None:
+    for proc in servers.procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def stop_server(proc: subprocess.Popen, timeout: float = 30.0, signalled: bool = False) -> int:
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+        if not signalled:  # a second SIGTERM would make uvicorn skip its graceful shutdown
+            proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -256,6 +398,14 @@ def proc_cpu_seconds(pid: int) -> float:
     fields = raw[raw.rindex(b")") + 2 :].split()
     # After "pid (comm) ", field 3 (state) is fields[0]; utime is field 14, stime field 15.
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+
+
+def machine_cpu_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs so far, from /proc/stat (busy: all but idle and iowait)."""
+    with open("/proc/stat") as f:
+        values = [int(x) for x in f.readline().split()[1:]]
+    total = sum(values[:8])  # guest time is already inside user/nice
+    return total - values[3] - values[4], total
 
 
 # -- a minimal HTTP/1.1 keep-alive client ----------------------------------------------------------
@@ -355,6 +505,7 @@ class Desk:
     index: int
     station_id: str
     conn: Connection
+    instance: int = 0  # which server instance this desk talks to
     token: str = ""
     first_seq: int = 1  # the first cmd_seq this run sends
     acked_seq: int = 0  # highest cmd_seq the server has answered
@@ -368,8 +519,8 @@ class Phase:
     name: str
     batch: int
     stop: bool = False
-    # (t_end, latency_s, applied, errors) per request, across all desks
-    samples: list[tuple[float, float, int, int]] = field(default_factory=list)
+    # (t_end, latency_s, applied, errors, instance) per request, across all desks
+    samples: list[tuple[float, float, int, int, int]] = field(default_factory=list)
     errors: int = 0
     error_examples: list[str] = field(default_factory=list)
 
@@ -400,6 +551,7 @@ async def desk_loop(desk: Desk, phase: Phase, event_id: int, ids: list[str]) -> 
     perf = time.perf_counter
     samples = phase.samples
     batch = phase.batch
+    instance = desk.instance
     n_ids = len(ids)
     pos = 0
     args_head = f'"type":"checkin","args":{{"event_id":{event_id},"attendee_id":"'
@@ -418,13 +570,13 @@ async def desk_loop(desk: Desk, phase: Phase, event_id: int, ids: list[str]) -> 
             t1 = perf()
             desk.conn.close()
             phase.error(f"{desk.station_id}: transport error {type(exc).__name__}: {exc}")
-            samples.append((t1, t1 - t0, 0, 1))
+            samples.append((t1, t1 - t0, 0, 1, instance))
             await asyncio.sleep(0.05)
             continue
         t1 = perf()
         if status != 200:
             phase.error(f"{desk.station_id}: HTTP {status}: {payload[:300].decode('utf-8', 'replace')}")
-            samples.append((t1, t1 - t0, 0, 1))
+            samples.append((t1, t1 - t0, 0, 1, instance))
             await asyncio.sleep(0.05)
             continue
         out = json.loads(payload)
@@ -450,7 +602,7 @@ async def desk_loop(desk: Desk, phase: Phase, event_id: int, ids: list[str]) -> 
         desk.acked_seq = max(last, desk.acked_seq)
         desk.applied += applied
         pos = (pos + batch) % n_ids
-        samples.append((t1, t1 - t0, applied, bad))
+        samples.append((t1, t1 - t0, applied, bad, instance))
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -472,8 +624,13 @@ class PhaseResult:
     p99_ms: float
     max_ms: float
     loadgen_cpu_share: float
-    server_cpu_share: float
+    server_cpu_share: float  # all instances together
     error_examples: list[str]
+    server_cpu_shares: list[float] = field(default_factory=list)  # per instance
+    database_cpu_share: float | None = None  # PostgreSQL's backends for this database
+    database_xacts_per_s: dict[str, float] | None = None  # pg_stat_database: commits, rollbacks, deadlocks /s
+    machine_cpu_share: float = 0.0  # every process on the machine: the rest is other people's work
+    instance_checkins: list[int] = field(default_factory=list)  # per instance
 
     @property
     def checkins_per_s(self) -> float:
@@ -489,7 +646,7 @@ async def run_phase(
     phase: Phase,
     event_id: int,
     slices: list[list[str]],
-    server_pid: int,
+    servers: Servers,
     warmup: float,
     duration: float,
 ) -> PhaseResult:
@@ -497,7 +654,9 @@ async def run_phase(
     tasks = [asyncio.create_task(desk_loop(d, phase, event_id, s)) for d, s in zip(desks, slices, strict=True)]
     try:
         await asyncio.sleep(warmup)
-        w0, c0, s0 = time.perf_counter(), time.process_time(), proc_cpu_seconds(server_pid)
+        d0, x0 = await servers.database_sample()
+        m0 = machine_cpu_ticks()
+        w0, c0, s0 = time.perf_counter(), time.process_time(), servers.cpu_seconds()
         say(f"  warmed up for {warmup:.1f} s; measuring for {duration:.1f} s")
         # Progress once a second, cheap: counts only.
         end = w0 + duration
@@ -508,7 +667,10 @@ async def run_phase(
             done = sum(s[2] for s in phase.samples[seen:now_n])
             seen = now_n
             say(f"  … {time.perf_counter() - w0:5.1f} s  {done:6d} check-ins in the last second or so")
-        w1, c1, s1 = time.perf_counter(), time.process_time(), proc_cpu_seconds(server_pid)
+        w1, c1, s1 = time.perf_counter(), time.process_time(), servers.cpu_seconds()
+        m1 = machine_cpu_ticks()
+        await asyncio.sleep(0)
+        d1, x1 = await servers.database_sample()
     finally:
         phase.stop = True
         await asyncio.gather(*tasks, return_exceptions=False)
@@ -516,6 +678,14 @@ async def run_phase(
     latencies = sorted(s[1] for s in window)
     ncpu = os.cpu_count() or 1
     wall = w1 - w0
+    shares = [(b - a) / (wall * ncpu) for a, b in zip(s0, s1, strict=True)]
+    # Backends that lived through the window (a pooled connection opened or closed inside it is missed).
+    database_share = sum(d1[pid] - d0[pid] for pid in d0.keys() & d1.keys()) / (wall * ncpu) if d0 else None
+    # PostgreSQL's cumulative statistics reach pg_stat_database up to ~1 s late: rates, roughly.
+    database_xacts = {k: (x1[k] - x0[k]) / wall for k in x0} if x0 and x1 else None
+    per_instance = [0] * len(servers.ports)
+    for sample in window:
+        per_instance[sample[4]] += sample[2]
     return PhaseResult(
         name=phase.name,
         batch=phase.batch,
@@ -527,8 +697,13 @@ async def run_phase(
         p99_ms=percentile(latencies, 99) * 1000,
         max_ms=(latencies[-1] if latencies else float("nan")) * 1000,
         loadgen_cpu_share=(c1 - c0) / (wall * ncpu),
-        server_cpu_share=(s1 - s0) / (wall * ncpu),
+        server_cpu_share=sum(shares),
         error_examples=phase.error_examples,
+        server_cpu_shares=shares,
+        database_cpu_share=database_share,
+        database_xacts_per_s=database_xacts,
+        machine_cpu_share=(m1[0] - m0[0]) / max(1, m1[1] - m0[1]),
+        instance_checkins=per_instance,
     )
 
 
@@ -540,8 +715,9 @@ def split(ids: list[str], parts: int) -> list[list[str]]:
     return out
 
 
-async def drive(args, seeded: Seeded, port: int, server_pid: int) -> dict[str, Any]:
-    desks = [Desk(i, f"bench-desk-{i:02d}", Connection(HOST, port)) for i in range(args.desks)]
+async def drive(args, seeded: Seeded, servers: Servers) -> dict[str, Any]:
+    n = len(servers.ports)  # desk i talks to instance i % n
+    desks = [Desk(i, f"bench-desk-{i:02d}", Connection(HOST, servers.ports[i % n]), i % n) for i in range(args.desks)]
     await asyncio.gather(*(d.conn.open() for d in desks))
     await asyncio.gather(*(sign_in(d) for d in desks))
     say(f"{len(desks)} desks signed in")
@@ -552,7 +728,7 @@ async def drive(args, seeded: Seeded, port: int, server_pid: int) -> dict[str, A
         Phase("single", 1),
         seeded.event_id,
         split(first, len(desks)),
-        server_pid,
+        servers,
         args.warmup,
         args.duration,
     )
@@ -562,7 +738,7 @@ async def drive(args, seeded: Seeded, port: int, server_pid: int) -> dict[str, A
         Phase("batched", args.batch),
         seeded.event_id,
         split(second, len(desks)),
-        server_pid,
+        servers,
         args.warmup,
         args.duration,
     )
@@ -591,6 +767,21 @@ def report_phase(r: PhaseResult) -> None:
         f" latency p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, max {r.max_ms:.1f} ms;"
         f" errors {r.errors}; CPU share load generator {r.loadgen_cpu_share:.0%},"
         f" server {r.server_cpu_share:.0%}"
+        + (
+            " (" + " + ".join(f"{x:.0%}" for x in r.server_cpu_shares) + " per instance;"
+            f" check-ins/s per instance {' + '.join(f'{c / r.window_s:,.0f}' for c in r.instance_checkins)})"
+            if len(r.server_cpu_shares) > 1
+            else ""
+        )
+        + (f", PostgreSQL backends {r.database_cpu_share:.0%}" if r.database_cpu_share is not None else "")
+        + (
+            f"; PostgreSQL transactions/s: {r.database_xacts_per_s['xact_commit']:,.0f} committed,"
+            f" {r.database_xacts_per_s['xact_rollback']:,.0f} rolled back,"
+            f" {r.database_xacts_per_s['deadlocks']:,.1f} deadlocks"
+            if r.database_xacts_per_s
+            else ""
+        )
+        + f"; whole machine {r.machine_cpu_share:.0%}"
     )
     for example in r.error_examples:
         say(f"    error: {example}")
@@ -635,22 +826,67 @@ def verify(run: dict[str, Any], seeded: Seeded, facts: ServerFacts | None) -> li
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Several instances: --database postgresql://postgres@127.0.0.1:5432/postgres --instances 2"
+        " (a temporary database is created on that server and dropped afterwards; the SQLite baseline runs"
+        " too and both are printed side by side).",
+    )
     p.add_argument("--desks", type=int, default=16, help="simulated desks, one connection each (16)")
     p.add_argument("--attendees", type=int, default=10_000, help="people seeded into the event (10000)")
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds per phase (10)")
     p.add_argument("--warmup", type=float, default=1.5, help="unmeasured seconds before each phase (1.5)")
     p.add_argument("--batch", type=int, default=50, help="check-ins per request in phase 2 (50)")
-    p.add_argument("--database", metavar="URL", help="database URL (default: a fresh SQLite file in a temp dir)")
-    p.add_argument("--port", type=int, help="server port (default: a free one)")
-    p.add_argument("--keep", action="store_true", help="keep the temp dir (database, server.log)")
+    p.add_argument(
+        "--database",
+        metavar="URL",
+        help="sqlite:///PATH (used as it is), or postgresql://USER@HOST:PORT/DB: a PostgreSQL *server*, on"
+        " which the run creates a fresh database fd_bench_<random> and drops it afterwards (DB itself is"
+        " only connected to, to do that). Default: a fresh SQLite file in a temp dir",
+    )
+    p.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        help="focusdesk serve processes on the one database; desk i talks to instance i %% N."
+        " More than 1 needs PostgreSQL (1)",
+    )
+    p.add_argument(
+        "--redis",
+        metavar="URL",
+        help=f"Redis the instances share, passed to every one as --redis (default with --instances > 1: {DEFAULT_REDIS})",
+    )
+    p.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="on PostgreSQL, skip the single-instance SQLite run that is otherwise made too and printed beside it",
+    )
+    p.add_argument("--port", type=int, help="port of the (first) server instance (default: a free one)")
+    p.add_argument("--keep", action="store_true", help="keep the temp dir (database, server logs) and the PG database")
     p.add_argument("--json", action="store_true", help="print one JSON line (last on stdout)")
     args = p.parse_args(argv)
     if args.desks < 1 or args.batch < 1 or args.duration <= 0 or args.warmup < 0:
         p.error("--desks and --batch must be at least 1, --duration positive, --warmup not negative")
     if args.attendees < 2 * args.desks:
         p.error(f"--attendees must be at least {2 * args.desks} (two disjoint slices per desk)")
+    check_instance_args(p, args)
     return args
+
+
+def check_instance_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--instances, --database and --redis together (shared with fanout.py); sets ``args.dialect``."""
+    if args.instances < 1:
+        p.error("--instances must be at least 1")
+    args.dialect = dialect_of(args.database) if args.database else "sqlite"
+    if args.dialect not in ("sqlite", "postgresql"):
+        p.error(f"--database: unsupported database {args.dialect!r} (sqlite:///PATH or postgresql://…)")
+    if args.instances > 1 and args.dialect != "postgresql":
+        p.error(
+            f"--instances {args.instances} needs PostgreSQL (--database postgresql://USER@HOST:PORT/DB):"
+            " several server processes cannot share one SQLite file (SQLite runs as one instance)"
+        )
+    if args.redis is None and args.instances > 1:
+        args.redis = DEFAULT_REDIS
 
 
 def run_async(coro):
@@ -665,48 +901,57 @@ def _raise_exit(signum, _frame):
     raise SystemExit(128 + signum)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_exit)  # so the server is cleaned up on SIGTERM too
-    tmp = Path(tempfile.mkdtemp(prefix="focusdesk-bench-"))
-    url = args.database or f"sqlite:///{tmp / 'bench.db'}"
-    port = args.port or free_port()
-    log_path = tmp / "server.log"
-    proc: subprocess.Popen | None = None
+def safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _rounded(d: dict[str, float] | None) -> dict[str, float] | None:
+    return None if d is None else {k: round(v, 1) for k, v in d.items()}
+
+
+def run_one(args, url: str, instances: int, redis_url: str | None, workdir: Path) -> tuple[dict[str, Any], list[str]]:
+    """Seed ``url``, start ``instances`` servers on it, run both phases, stop them, verify.
+    Returns the flat result (the JSON keys of one run) and the verification problems."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    dialect = dialect_of(url)
+    servers: Servers | None = None
     try:
-        say(
-            f"seeding {args.attendees} attendees into {'a fresh SQLite file' if not args.database else 'the given database'} …"
-        )
+        say(f"seeding {args.attendees} attendees into {safe_url(url)} …")
         t = time.perf_counter()
         seeded = seed(url, args.attendees)
         say(f"  event {seeded.event_id} seeded in {time.perf_counter() - t:.1f} s")
-        proc = start_server(url, port, log_path)
-        wait_healthy(proc, port, log_path)
-        say(f"server pid {proc.pid} healthy on http://{HOST}:{port} (log: {log_path})")
-        run, loop_name = run_async(drive(args, seeded, port, proc.pid))
+        servers = start_servers(url, instances, workdir, redis_url, args.port)
+        healths = []
+        for pid, port, log in zip(servers.pids, servers.ports, servers.logs, strict=True):
+            h = health(port)
+            healths.append(h)
+            extra = (
+                f", instance {h.get('instance', '?')}, redis {h.get('redis', '?')}"
+                if instances > 1 or redis_url
+                else ""
+            )
+            say(f"server pid {pid} healthy on http://{HOST}:{port} (log: {log}{extra})")
+        run, loop_name = run_async(drive(args, seeded, servers))
         say(f"load generator event loop: {loop_name}")
-        code = stop_server(proc)
-        if code not in (0, -signal.SIGTERM):
-            say(f"the server exited with status {code}:\n{log_tail(log_path)}")
+        codes = stop_servers(servers)
+        for code, log in zip(codes, servers.logs, strict=True):
+            if code not in (0, -signal.SIGTERM):
+                say(f"a server exited with status {code}:\n{log_tail(log)}")
         facts = read_server_database(url, seeded.event_id, [d.station_id for d in run["desks"]])
         problems = verify(run, seeded, facts)
     except BaseException:
-        if proc is not None:
-            say(f"server log tail ({log_path}):\n{log_tail(log_path)}")
+        if servers is not None:
+            say(f"server log tails:\n{servers.log_tails()}")
         raise
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if args.keep:
-            say(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-
+        if servers is not None:
+            kill_servers(servers)
+    for problem in problems:
+        say(f"VERIFY FAILED ({dialect}, {instances} instance(s)): {problem}")
     single: PhaseResult = run["single"]
     batched: PhaseResult = run["batched"]
-    for problem in problems:
-        say(f"VERIFY FAILED: {problem}")
     result = {
         "checkins_per_s": round(single.checkins_per_s, 1),
         "p50_ms": round(single.p50_ms, 2),
@@ -724,6 +969,29 @@ def main(argv: list[str] | None = None) -> int:
         "batched_errors": batched.errors,
         "batched_loadgen_cpu_share": round(batched.loadgen_cpu_share, 3),
         "batched_server_cpu_share": round(batched.server_cpu_share, 3),
+        "database": dialect,
+        "instances": instances,
+        "redis": bool(redis_url),
+        "redis_health": [h.get("redis") for h in healths],
+        # Per instance (desk i talks to instance i % instances); CPU shares are of all CPUs.
+        "checkins_per_s_per_instance": [round(c / single.window_s, 1) for c in single.instance_checkins],
+        "batched_checkins_per_s_per_instance": [round(c / batched.window_s, 1) for c in batched.instance_checkins],
+        "server_cpu_share_per_instance": [round(x, 3) for x in single.server_cpu_shares],
+        "batched_server_cpu_share_per_instance": [round(x, 3) for x in batched.server_cpu_shares],
+        # PostgreSQL's own backends serving this database (None on SQLite: it runs inside the server).
+        "database_cpu_share": None if single.database_cpu_share is None else round(single.database_cpu_share, 3),
+        "batched_database_cpu_share": None
+        if batched.database_cpu_share is None
+        else round(batched.database_cpu_share, 3),
+        # PostgreSQL transactions per second in the window (pg_stat_database; every request's transaction,
+        # reads included — check-ins per commit shows how well requests are grouped), None on SQLite.
+        "database_xacts_per_s": _rounded(single.database_xacts_per_s),
+        "batched_database_xacts_per_s": _rounded(batched.database_xacts_per_s),
+        # Busy share of the whole machine in each phase (other processes too: the machine is shared) and
+        # the load average as the run ended.
+        "machine_cpu_share": round(single.machine_cpu_share, 3),
+        "batched_machine_cpu_share": round(batched.machine_cpu_share, 3),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
         "desks": args.desks,
         "attendees": args.attendees,
         "batch": args.batch,
@@ -735,11 +1003,132 @@ def main(argv: list[str] | None = None) -> int:
         "repeat_checkins": run["acked"] - run["distinct"],
         "verified": not problems,
     }
+    return result, problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _raise_exit)  # so the servers are cleaned up on SIGTERM too
+    tmp = Path(tempfile.mkdtemp(prefix="focusdesk-bench-"))
+    runs: dict[str, tuple[dict[str, Any], list[str]]] = {}
+    try:
+        given = args.database or f"sqlite:///{tmp / 'bench.db'}"
+        with fresh_database(given, keep=args.keep) as url:
+            if args.dialect == "postgresql":
+                say(f"== PostgreSQL, {args.instances} instance(s){', Redis ' + args.redis if args.redis else ''} ==")
+            runs[args.dialect] = run_one(args, url, args.instances, args.redis, tmp / args.dialect)
+        if args.dialect == "postgresql" and not args.no_baseline:
+            say("== baseline: SQLite, 1 instance, the same desks and durations ==")
+            runs["sqlite"] = run_one(args, f"sqlite:///{tmp / 'sqlite' / 'bench.db'}", 1, None, tmp / "sqlite")
+    finally:
+        if args.keep:
+            say(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    ok = all(not problems for _, problems in runs.values())
+    if len(runs) == 1:
+        ((result, _),) = runs.values()
+        if args.json:
+            sys.stdout.write(json.dumps(result) + "\n")
+        else:
+            print_table(result)
+        return 0 if ok else 1
+    sq, pg = runs["sqlite"][0], runs["postgresql"][0]
+    ratio = {
+        k: round(pg[k] / sq[k], 3) if sq[k] else None
+        for k in ("checkins_per_s", "batched_checkins_per_s", "p99_ms", "batched_p99_ms")
+    }
+    out = {
+        "benchmark": "checkins",
+        "desks": args.desks,
+        "attendees": args.attendees,
+        "batch": args.batch,
+        "cpus": os.cpu_count(),
+        "instances": args.instances,
+        "sqlite": sq,
+        "postgresql": pg,
+        # postgresql / sqlite; the issue's target is checkins_per_s >= 1 (N instances on PostgreSQL at
+        # least as fast as one on SQLite).
+        "ratio": ratio,
+        "target_met": pg["checkins_per_s"] >= sq["checkins_per_s"],
+        "verified": ok,
+    }
+    print_comparison(out)
     if args.json:
-        sys.stdout.write(json.dumps(result) + "\n")
-    else:
-        print_table(result)
-    return 0 if not problems else 1
+        sys.stdout.write(json.dumps(out) + "\n")
+    return 0 if ok else 1
+
+
+def print_comparison(out: dict[str, Any]) -> None:
+    """Both runs side by side, on stderr."""
+    sq, pg, n = out["sqlite"], out["postgresql"], out["instances"]
+
+    def per(r: dict, key: str) -> str:
+        xs = r[key]
+        return " (" + " + ".join(f"{x:,.0f}" for x in xs) + ")" if len(xs) > 1 else ""
+
+    def share(r: dict, key: str) -> str:
+        xs = r[key + "_per_instance"]
+        parts = " (" + " + ".join(f"{x:.0%}" for x in xs) + ")" if len(xs) > 1 else ""
+        return f"{r[key]:.0%}{parts}"
+
+    rows = [("", "SQLite, 1 instance", f"PostgreSQL, {n} instance{'s' if n > 1 else ''}", "PG / SQLite")]
+    for label, pre in (("single", ""), (f"batched ({out['batch']}/request)", "batched_")):
+        rows.append((label, "", "", ""))
+        rows.append(
+            (
+                "  check-ins/s",
+                f"{sq[pre + 'checkins_per_s']:,.0f}",
+                f"{pg[pre + 'checkins_per_s']:,.0f}{per(pg, pre + 'checkins_per_s_per_instance')}",
+                f"{out['ratio'][pre + 'checkins_per_s']:.2f}",
+            )
+        )
+        for what in ("p50", "p99", "max"):
+            rows.append(
+                (f"  latency {what} (ms)", f"{sq[pre + what + '_ms']:.1f}", f"{pg[pre + what + '_ms']:.1f}", "")
+            )
+        errors = "single_errors" if not pre else "batched_errors"
+        rows.append(("  errors", str(sq[errors]), str(pg[errors]), ""))
+        rows.append(("  server CPU", share(sq, pre + "server_cpu_share"), share(pg, pre + "server_cpu_share"), ""))
+        pg_db = pg[pre + "database_cpu_share"]
+        rows.append(("  PostgreSQL backends CPU", "—", "—" if pg_db is None else f"{pg_db:.0%}", ""))
+        xacts = pg[pre + "database_xacts_per_s"]
+        if xacts:
+            rows.append(
+                (
+                    "  PG commits/s (rollbacks/s)",
+                    "—",
+                    f"{xacts['xact_commit']:,.0f} ({xacts['xact_rollback']:,.0f})",
+                    "",
+                )
+            )
+        rows.append(
+            (
+                "  whole machine CPU",
+                f"{sq[pre + 'machine_cpu_share']:.0%}",
+                f"{pg[pre + 'machine_cpu_share']:.0%}",
+                "",
+            )
+        )
+        rows.append(
+            ("  load generator CPU", f"{sq[pre + 'loadgen_cpu_share']:.0%}", f"{pg[pre + 'loadgen_cpu_share']:.0%}", "")
+        )
+    rows.append(("load average at the end", f"{sq['loadavg'][0]:.2f}", f"{pg['loadavg'][0]:.2f}", ""))
+    rows.append(("verified", "yes" if sq["verified"] else "NO", "yes" if pg["verified"] else "NO", ""))
+    rows.append(("acknowledged check-ins", f"{sq['acknowledged_checkins']:,}", f"{pg['acknowledged_checkins']:,}", ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    say()
+    say(
+        f"Check-ins: {out['desks']} desks, {out['attendees']} attendees, {out['cpus']} CPUs (CPU shares are of all"
+        f" CPUs; per instance in brackets), Redis {'on' if pg['redis'] else 'off'} ({', '.join(map(str, pg['redis_health']))})"
+    )
+    for r in rows:
+        say(f"  {r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}")
+    say(
+        f"  target (PostgreSQL x{n} single >= SQLite x1 single): {'met' if out['target_met'] else 'MISSED'}"
+        f" ({out['ratio']['checkins_per_s']:.2f}x)"
+    )
 
 
 def print_table(r: dict[str, Any]) -> None:
@@ -753,12 +1142,25 @@ def print_table(r: dict[str, Any]) -> None:
         ("errors", str(r["single_errors"]), str(r["batched_errors"])),
         ("load generator CPU", f"{r['loadgen_cpu_share']:.0%}", f"{r['batched_loadgen_cpu_share']:.0%}"),
         ("server CPU", f"{r['server_cpu_share']:.0%}", f"{r['batched_server_cpu_share']:.0%}"),
+        ("whole machine CPU", f"{r['machine_cpu_share']:.0%}", f"{r['batched_machine_cpu_share']:.0%}"),
         ("measured for (s)", f"{r['duration_s']:.1f}", f"{r['batched_duration_s']:.1f}"),
     ]
     w0 = max(len(a) for a, _, _ in rows)
     w1 = max(len(b) for _, b, _ in rows)
     w2 = max(len(c) for _, _, c in rows)
-    print(f"Check-ins: {r['desks']} desks, {r['attendees']} attendees, {r['cpus']} CPUs (shares are of all CPUs)")
+    where = f"{r['database']}, {r['instances']} instance{'s' if r['instances'] > 1 else ''}"
+    print(
+        f"Check-ins ({where}): {r['desks']} desks, {r['attendees']} attendees, {r['cpus']} CPUs"
+        " (shares are of all CPUs)"
+    )
+    if r["instances"] > 1:
+        print(
+            "  per instance: check-ins/s "
+            + " + ".join(f"{x:,.0f}" for x in r["checkins_per_s_per_instance"])
+            + ", server CPU "
+            + " + ".join(f"{x:.0%}" for x in r["server_cpu_share_per_instance"])
+            + f" (Redis: {', '.join(map(str, r['redis_health']))})"
+        )
     for a, b, c in rows:
         print(f"  {a:<{w0}}  {b:>{w1}}  {c:>{w2}}")
     print(

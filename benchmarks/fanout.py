@@ -33,6 +33,14 @@ What happens:
    and ``"status":"running"`` in the frame, and the commit-to-last-desk p50/p99 of the starts is reported
    beside the figures of all the round's changes (starts and resets).
 
+Several instances (issue 9): with ``--instances N --database postgresql://… --redis URL`` N servers run on
+one fresh PostgreSQL database (created on that server for the run and dropped afterwards, as in
+``checkins.py``) and share the Redis; desk *i* connects to instance *i % N*, while every command is sent to
+instance 0. Each figure is then also given per receiving instance: instance 0's desks get changes from
+their own server ("same instance"), the others through Redis and the database ("cross-instance").
+Unless ``--no-baseline``, the same rounds are also run on one instance on SQLite, and the two are printed
+side by side.
+
 Both processes run on the same machine as the server, so absolute times depend on it; compare ratios.
 """
 
@@ -46,6 +54,8 @@ import json
 import os
 import re
 import resource
+import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -63,16 +73,23 @@ for p in (str(REPO_ROOT), str(BENCH_DIR)):
         sys.path.insert(0, p)
 
 from checkins import (  # noqa: E402 - after the path set-up above
+    DEFAULT_REDIS,
     EMAIL,
     HOST,
     PASSWORD,
-    free_port,
+    Servers,
+    check_instance_args,
+    dialect_of,
+    fresh_database,
+    health,
+    kill_servers,
+    machine_cpu_ticks,
     percentile,
+    safe_url,
     say,
     seed,
-    start_server,
-    stop_server,
-    wait_healthy,
+    start_servers,
+    stop_servers,
 )
 
 LIVE_PATH = "/api/v1/live"
@@ -105,9 +122,10 @@ def client_frame(payload: bytes, opcode: int = 0x1) -> bytes:
 class Desk(asyncio.Protocol):
     """One live desk: handshake, hello, sub; then it records the seq and latency of every change."""
 
-    def __init__(self, worker: Worker, station_id: str):
+    def __init__(self, worker: Worker, station_id: str, instance: int = 0):
         self.worker = worker
         self.station_id = station_id
+        self.instance = instance  # the server instance it is connected to
         self.watch_timers = worker.watch_timers  # only the timer round looks at the kind: check-ins stay cheap
         self.transport: asyncio.Transport | None = None
         self.buf = bytearray()
@@ -124,7 +142,7 @@ class Desk(asyncio.Protocol):
         w = self.worker
         transport.write(
             (
-                f"GET {LIVE_PATH} HTTP/1.1\r\nHost: {w.host}:{w.port}\r\nUpgrade: websocket\r\n"
+                f"GET {LIVE_PATH} HTTP/1.1\r\nHost: {w.host}:{w.ports[self.instance]}\r\nUpgrade: websocket\r\n"
                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
             ).encode()
         )
@@ -197,7 +215,7 @@ class Desk(asyncio.Protocol):
                 self.jumps += 1
             self.last = seq
             at = float(_AT.search(payload, 0, 200).group(1))
-            self.worker.record(seq, now - at)
+            self.worker.record(seq, now - at, self.instance)
             if self.watch_timers and payload.startswith(_ROOM_UPDATED, m.end() + 9) and _RUNNING in payload:
                 self.worker.starts.add(seq)  # a room's timer shown as running
             return
@@ -218,16 +236,18 @@ class Worker:
     """Holds ``n`` desks (in its own process) and reports what they saw."""
 
     def __init__(self, args):
-        self.host, self.port, self.token = HOST, args.port, args.token
+        self.host, self.token = HOST, args.token
+        self.ports = [int(x) for x in args.ports.split(",")]  # desk i connects to ports[i % len(ports)]
         self.scope, self.epoch, self.since = args.scope, args.epoch, args.since
         self.n = args.n
         self.watch_timers = args.watch_timers
-        self.latency_by_seq: dict[int, list[float]] = {}
+        # per receiving instance: seq -> every desk's latency
+        self.latency_by_seq: list[dict[int, list[float]]] = [{} for _ in self.ports]
         self.starts: set[int] = set()  # seqs of room changes showing a running timer
         self.desks: list[Desk] = []
 
-    def record(self, seq: int, latency: float) -> None:
-        self.latency_by_seq.setdefault(seq, []).append(latency)
+    def record(self, seq: int, latency: float, instance: int) -> None:
+        self.latency_by_seq[instance].setdefault(seq, []).append(latency)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -235,9 +255,10 @@ class Worker:
         for start in range(0, self.n, 200):  # connect in waves: the accept backlog is finite
             batch = []
             for i in range(start, min(self.n, start + 200)):
-                desk = Desk(self, f"bench-desk-{i:05d}")
+                k = i % len(self.ports)
+                desk = Desk(self, f"bench-desk-{i:05d}", k)
                 self.desks.append(desk)
-                batch.append(loop.create_connection(lambda d=desk: d, self.host, self.port))
+                batch.append(loop.create_connection(lambda d=desk: d, self.host, self.ports[k]))
             await asyncio.gather(*batch)
             await asyncio.gather(*(d.subscribed for d in self.desks[start:]))
         print(json.dumps({"ready": True, "connect_s": time.monotonic() - t0}), flush=True)
@@ -248,10 +269,17 @@ class Worker:
             if time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.05)
+        everyone: dict[int, list[float]] = {}
+        for per_seq in self.latency_by_seq:
+            for s, v in per_seq.items():
+                everyone.setdefault(s, []).extend(v)
         result = {
-            "latency_by_seq": {
-                str(s): [min(v), max(v), len(v), sorted(v)[len(v) // 2]] for s, v in self.latency_by_seq.items()
-            },
+            # seq -> [min, max, count, median] over every desk, and the same per receiving instance
+            "latency_by_seq": {str(s): [min(v), max(v), len(v), sorted(v)[len(v) // 2]] for s, v in everyone.items()},
+            "latency_by_instance": [
+                {str(s): [min(v), max(v), len(v), sorted(v)[len(v) // 2]] for s, v in per_seq.items()}
+                for per_seq in self.latency_by_seq
+            ],
             "starts": sorted(self.starts),
             "behind": sum(max(0, head - (d.last or 0)) for d in self.desks),
             "duplicated": sum(d.duplicated for d in self.desks),
@@ -340,10 +368,10 @@ def seed_organizer(url: str, event_id: int) -> None:
 
 
 def start_worker(
-    args, port: int, token: str, scope: str, epoch: str, since: int, n: int, watch_timers: bool
+    args, ports: list[int], token: str, scope: str, epoch: str, since: int, n: int, watch_timers: bool
 ) -> subprocess.Popen:
-    cmd = [sys.executable, __file__, "--worker", "--port", str(port), "--token", token, "--scope", scope]
-    cmd += ["--epoch", epoch, "--since", str(since), "--n", str(n)]
+    cmd = [sys.executable, __file__, "--worker", "--ports", ",".join(map(str, ports)), "--token", token]
+    cmd += ["--scope", scope, "--epoch", epoch, "--since", str(since), "--n", str(n)]
     if watch_timers:
         cmd.append("--watch-timers")
     return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -356,12 +384,41 @@ def read_json_line(proc: subprocess.Popen, what: str) -> dict:
     return json.loads(line)
 
 
+def last_desk_figures(per_seq: dict[str, list], prefix: str = "") -> dict[str, float | None]:
+    """Commit-to-last-desk p50/p99/max (ms) over the changes in ``per_seq`` (seq -> [min, max, count, median])."""
+    last = sorted(v[1] * 1000 for v in per_seq.values())
+    if not last:
+        return {f"{prefix}p50_ms": None, f"{prefix}p99_ms": None, f"{prefix}max_ms": None}
+    return {
+        f"{prefix}p50_ms": round(percentile(last, 50), 1),
+        f"{prefix}p99_ms": round(percentile(last, 99), 1),
+        f"{prefix}max_ms": round(last[-1], 1),
+    }
+
+
+def first_desk_figures(per_seq: dict[str, list]) -> dict[str, float | None]:
+    """Commit-to-first-desk p50/p99 (ms) over the changes in ``per_seq``."""
+    first = sorted(v[0] * 1000 for v in per_seq.values())
+    if not first:
+        return {"first_p50_ms": None, "first_p99_ms": None}
+    return {"first_p50_ms": round(percentile(first, 50), 1), "first_p99_ms": round(percentile(first, 99), 1)}
+
+
+def merge_last(per_instance: list[dict[str, list]]) -> dict[str, list]:
+    """Per seq, the slowest desk over several instances' figures (only [1], the max, is meaningful)."""
+    out: dict[str, list] = {}
+    for per_seq in per_instance:
+        for s, v in per_seq.items():
+            if s not in out or v[1] > out[s][1]:
+                out[s] = v
+    return out
+
+
 def run_round(
     args,
     api: Api,
     driver_seq: list[int],
-    port: int,
-    server_pid: int,
+    servers: Servers,
     token: str,
     event_id: int,
     make_command: Callable[[int], dict],
@@ -370,19 +427,24 @@ def run_round(
     duration: float,
     watch_timers: bool = False,
 ) -> dict:
-    """One round: ``n`` desks subscribed while ``api`` sends ``make_command(i)`` at ``rate`` per second;
-    with ``watch_timers`` the desks also pick out the changes that show a room's timer running."""
+    """One round: ``n`` desks subscribed (desk i on instance i % instances) while ``api`` (instance 0)
+    sends ``make_command(i)`` at ``rate`` per second; with ``watch_timers`` the desks also pick out the
+    changes that show a room's timer running."""
     scope = f"event:{event_id}"
     head = api.call("GET", f"/api/v1/sync?scope={scope}&since=0&limit=1")
     epoch = head["epoch"]
     since = head["head"]
-    rss_before = rss_mb(server_pid)
-    worker = start_worker(args, port, token, scope, epoch, since, n, watch_timers)
+    rss_before = [rss_mb(pid) for pid in servers.pids]
+    worker = start_worker(args, servers.ports, token, scope, epoch, since, n, watch_timers)
     try:
         ready = read_json_line(worker, "all desks subscribed")
-        rss_connected = rss_mb(server_pid)
-        say(f"  {n} desks connected and subscribed in {ready['connect_s']:.1f} s; server RSS {rss_connected:.0f} MB")
+        rss_connected = [rss_mb(pid) for pid in servers.pids]
+        say(
+            f"  {n} desks connected and subscribed in {ready['connect_s']:.1f} s;"
+            f" server RSS {' + '.join(f'{x:.0f}' for x in rss_connected)} MB"
+        )
         sent = rejected = 0
+        m0 = machine_cpu_ticks()
         t0 = time.monotonic()
         interval = 1.0 / rate
         while time.monotonic() - t0 < duration:
@@ -398,6 +460,7 @@ def run_round(
                 say(f"  command {cmd} rejected: {answer['results'][0]}")
             sent += 1
         elapsed = time.monotonic() - t0
+        m1 = machine_cpu_ticks()
         final = api.call("GET", f"/api/v1/sync?scope={scope}&since=0&limit=1")["head"]
         worker.stdin.write("done\n" + f"{final}\n")
         worker.stdin.flush()
@@ -411,6 +474,7 @@ def run_round(
     median_desk = sorted(v[3] * 1000 for v in per_seq.values())
     delivered = sum(v[2] for v in per_seq.values())
     lost = changes * n - delivered
+    n_inst = len(servers.ports)
     out = {
         "desks": n,
         "changes": changes,
@@ -426,10 +490,36 @@ def run_round(
         "duplicated": seen["duplicated"],
         "jumps": seen["jumps"],
         "closed": seen["closed"],
-        "rss_before_mb": round(rss_before, 1),
-        "rss_connected_mb": round(rss_connected, 1),
-        "rss_per_conn_kb": round((rss_connected - rss_before) * 1024 / n, 1),
+        "rss_before_mb": round(sum(rss_before), 1),
+        "rss_connected_mb": round(sum(rss_connected), 1),
+        "rss_per_conn_kb": round((sum(rss_connected) - sum(rss_before)) * 1024 / n, 1),
+        # The whole machine's busy share while the commands were sent (it is shared with other work),
+        # and the load average at the end of the round.
+        "machine_cpu_share": round((m1[0] - m0[0]) / max(1, m1[1] - m0[1]), 3),
+        "loadavg": round(os.getloadavg()[0], 2),
     }
+    by_instance = seen["latency_by_instance"]
+    if n_inst > 1:
+        # Instance 0 commits every change; its desks get it from their own server, the others' desks
+        # through Redis and the change log ("cross").
+        out.update(last_desk_figures(by_instance[0], "same_"))
+        out.update(last_desk_figures(merge_last(by_instance[1:]), "cross_"))
+        out["instances"] = []
+        for k, figures in enumerate(by_instance):
+            desks_k = len(range(k, n, n_inst))
+            out["instances"].append(
+                {
+                    "instance": k,
+                    "desks": desks_k,
+                    **last_desk_figures(figures),
+                    # The *first* of its desks to get each change: when the change reached the instance,
+                    # before its own fan-out to the rest.
+                    **first_desk_figures(figures),
+                    "lost": changes * desks_k - sum(v[2] for v in figures.values()),
+                    "rss_before_mb": round(rss_before[k], 1),
+                    "rss_connected_mb": round(rss_connected[k], 1),
+                }
+            )
     if watch_timers:
         # The same commit-to-last-desk figures, over the changes that showed a room's timer running.
         starts = [per_seq[str(s)] for s in seen["starts"]]
@@ -441,6 +531,11 @@ def run_round(
         out["start_median_desk_p50_ms"] = (
             round(percentile(sorted(v[3] * 1000 for v in starts), 50), 1) if starts else None
         )
+        if n_inst > 1:
+            keep = {str(s) for s in seen["starts"]}
+            only = [{s: v for s, v in figures.items() if s in keep} for figures in by_instance]
+            out.update(last_desk_figures(only[0], "start_same_"))
+            out.update(last_desk_figures(merge_last(only[1:]), "start_cross_"))
     return out
 
 
@@ -483,7 +578,12 @@ def add_rooms(api: Api, driver_seq: list[int], event_id: int, count: int) -> lis
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Several instances: --instances 2 --database postgresql://postgres@127.0.0.1:5432/postgres"
+        " (a temporary database is created on that server and dropped afterwards; the SQLite baseline runs"
+        " too unless --no-baseline).",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON line last")
     p.add_argument("--desks", default="100,1000", help="desk counts for the latency rounds")
     p.add_argument("--idle", type=int, default=5000, help="desks held for the memory round (0: skip)")
@@ -493,40 +593,75 @@ def parse_args(argv=None):
     p.add_argument("--timer-desks", type=int, default=1000, help="desks in the timer round (0: skip)")
     p.add_argument("--timer-rate", type=float, default=10.0, help="timer commands per second in the timer round")
     p.add_argument("--rooms", type=int, default=50, help="rooms the timer round's laptop cycles through")
+    p.add_argument(
+        "--database",
+        metavar="URL",
+        help="sqlite:///PATH, or postgresql://USER@HOST:PORT/DB: a PostgreSQL *server*, on which a fresh"
+        " database fd_bench_<random> is created for the run and dropped afterwards. Default: a fresh SQLite file",
+    )
+    p.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        help="servers on the one database (more than 1 needs PostgreSQL); live desk i connects to instance"
+        " i %% N, every command goes to instance 0 (1)",
+    )
+    p.add_argument(
+        "--redis",
+        metavar="URL",
+        help=f"Redis the instances share (default with --instances > 1: {DEFAULT_REDIS})",
+    )
+    p.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="on PostgreSQL, skip the same rounds on one SQLite instance, otherwise run too and printed beside",
+    )
+    p.add_argument("--keep", action="store_true", help="keep the temp dir (server logs) and the PG database")
     # worker mode (internal)
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--watch-timers", action="store_true", help=argparse.SUPPRESS)
-    for name in ("--port", "--n", "--since"):
+    for name in ("--n", "--since"):
         p.add_argument(name, type=int, help=argparse.SUPPRESS)
-    for name in ("--token", "--scope", "--epoch"):
+    for name in ("--ports", "--token", "--scope", "--epoch"):
         p.add_argument(name, help=argparse.SUPPRESS)
-    return p.parse_args(argv)
-
-
-def main(argv=None) -> int:
-    args = parse_args(argv)
+    args = p.parse_args(argv)
     if args.worker:
-        return worker_main(args)
+        return args
+    check_instance_args(p, args)
     if args.timer_desks and args.rooms < 1:
-        raise SystemExit("--rooms must be at least 1 for the timer round")
-    _raise_fd_limit()
-    os.environ.update(FOCUSDESK_LIVE_PER_IP="100000", FOCUSDESK_LIVE_PER_TOKEN="100000")
-    workdir = Path(tempfile.mkdtemp(prefix="focusdesk-fanout-"))
-    url = f"sqlite:///{workdir / 'bench.db'}"
-    say(f"seeding {args.attendees} attendees…")
+        p.error("--rooms must be at least 1 for the timer round")
+    return args
+
+
+def _raise_exit(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+def run_all(args, url: str, instances: int, redis_url: str | None, workdir: Path) -> dict[str, Any]:
+    """Every round against ``instances`` servers on ``url`` (seeded here); the JSON of one configuration."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    say(f"seeding {args.attendees} attendees into {safe_url(url)} …")
     seeded = seed(url, args.attendees)
     if args.timer_desks:
         seed_organizer(url, seeded.event_id)
-    port = free_port()
-    log_path = workdir / "server.log"
-    proc = start_server(url, port, log_path)
+    servers = start_servers(url, instances, workdir, redis_url)
     rounds: list[dict] = []
     timer: dict | None = None
+    healths = []
     try:
-        wait_healthy(proc, port, log_path)
-        driver = Api(port)
+        for pid, port, log in zip(servers.pids, servers.ports, servers.logs, strict=True):
+            h = health(port)
+            healths.append(h)
+            extra = (
+                f", instance {h.get('instance', '?')}, redis {h.get('redis', '?')}"
+                if instances > 1 or redis_url
+                else ""
+            )
+            say(f"server pid {pid} healthy on http://{HOST}:{port} (log: {log}{extra})")
+        port0 = servers.ports[0]  # every command goes to instance 0
+        driver = Api(port0)
         driver.login(desk="Bench driver")
-        laptop = Api(port)
+        laptop = Api(port0)
         token = laptop.login()["token"]  # one sign-in without a desk, shared by every bench desk
         driver_seq = [0]
         # The memory round first, on a fresh server: Python keeps memory it once used, so a later
@@ -541,11 +676,10 @@ def main(argv=None) -> int:
 
         for n, rate, duration in plan:
             say(f"round: {n} desks, {rate:g} check-ins/s for {duration:g} s")
-            rounds.append(
-                run_round(args, driver, driver_seq, port, proc.pid, token, event_id, checkin, n, rate, duration)
-            )
+            rounds.append(run_round(args, driver, driver_seq, servers, token, event_id, checkin, n, rate, duration))
+            report_round(rounds[-1])
         if args.timer_desks:
-            organizer = Api(port)
+            organizer = Api(port0)
             organizer.login(desk="Organizer laptop", email=ORGANIZER_EMAIL, station="bench-organizer")
             organizer_seq = [0]
             room_ids = add_rooms(organizer, organizer_seq, event_id, args.rooms)
@@ -556,8 +690,7 @@ def main(argv=None) -> int:
                 args,
                 organizer,
                 organizer_seq,
-                port,
-                proc.pid,
+                servers,
                 token,
                 event_id,
                 laptop_plan,
@@ -568,16 +701,32 @@ def main(argv=None) -> int:
             )
             timer["rooms"] = len(room_ids)
             timer["starts_sent"] = laptop_plan.starts
+            report_round(timer)
+    except BaseException:
+        say(f"server log tails:\n{servers.log_tails()}")
+        raise
     finally:
-        stop_server(proc)
+        stop_servers(servers)
+        kill_servers(servers)
     for r in rounds[1:] + ([timer] if timer else []):
         # Later rounds reuse memory an earlier round freed: their growth says nothing per connection.
         r["rss_per_conn_kb"] = None
-    out: dict[str, Any] = {"benchmark": "fanout", "rate_per_s": args.rate, "duration_s": args.duration}
+    out: dict[str, Any] = {
+        "benchmark": "fanout",
+        "database": dialect_of(url),
+        "instances": instances,
+        "redis_health": [h.get("redis") for h in healths],
+        "rate_per_s": args.rate,
+        "duration_s": args.duration,
+    }
     for r in rounds:
         k = f"n{r['desks']}"
         out[f"{k}_p50_ms"] = r["p50_ms"]
         out[f"{k}_p99_ms"] = r["p99_ms"]
+        if instances > 1:
+            for where in ("same", "cross"):
+                out[f"{k}_{where}_p50_ms"] = r[f"{where}_p50_ms"]
+                out[f"{k}_{where}_p99_ms"] = r[f"{where}_p99_ms"]
         out[f"{k}_deliveries_per_s"] = r["deliveries_per_s"]
         out[f"{k}_rss_mb"] = r["rss_connected_mb"]
         if r["rss_per_conn_kb"] is not None:
@@ -590,6 +739,9 @@ def main(argv=None) -> int:
         out["timer_starts_sent"] = timer["starts_sent"]
         out["timer_start_p50_ms"] = timer["start_p50_ms"]
         out["timer_start_p99_ms"] = timer["start_p99_ms"]
+        if instances > 1:
+            out["timer_start_same_p99_ms"] = timer["start_same_p99_ms"]
+            out["timer_start_cross_p99_ms"] = timer["start_cross_p99_ms"]
         out["timer_p99_ms"] = timer["p99_ms"]
         out["timer_lost"] = timer["lost"]
         out["timer_duplicated"] = timer["duplicated"]
@@ -601,13 +753,120 @@ def main(argv=None) -> int:
     out["rounds"] = rounds
     if timer:
         out["timer"] = timer
-    if rounds:
-        print_table(rounds)
-    if timer:
-        print_timer_table(timer)
+    return out
+
+
+def report_round(r: dict) -> None:
+    """One line on stderr as a round ends."""
+    line = (
+        f"  commit-to-last-desk p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, max {r['max_ms']} ms;"
+        f" lost {r['lost']}, duplicated {r['duplicated']}; whole machine CPU {r['machine_cpu_share']:.0%},"
+        f" load {r['loadavg']}"
+    )
+    if "cross_p99_ms" in r:
+        line += (
+            f"; same instance p50/p99 {r['same_p50_ms']}/{r['same_p99_ms']} ms,"
+            f" cross-instance {r['cross_p50_ms']}/{r['cross_p99_ms']} ms"
+        )
+    say(line)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        return worker_main(args)
+    signal.signal(signal.SIGTERM, _raise_exit)  # so the servers are stopped (and a PG database dropped)
+    _raise_fd_limit()
+    os.environ.update(FOCUSDESK_LIVE_PER_IP="100000", FOCUSDESK_LIVE_PER_TOKEN="100000")
+    workdir = Path(tempfile.mkdtemp(prefix="focusdesk-fanout-"))
+    configs: dict[str, dict[str, Any]] = {}
+    try:
+        given = args.database or f"sqlite:///{workdir / 'bench.db'}"
+        with fresh_database(given, keep=args.keep) as url:
+            if args.dialect == "postgresql":
+                say(f"== PostgreSQL, {args.instances} instance(s){', Redis ' + args.redis if args.redis else ''} ==")
+            configs[args.dialect] = run_all(args, url, args.instances, args.redis, workdir / args.dialect)
+        if args.dialect == "postgresql" and not args.no_baseline:
+            say("== baseline: SQLite, 1 instance, the same rounds ==")
+            configs["sqlite"] = run_all(
+                args, f"sqlite:///{workdir / 'sqlite' / 'bench.db'}", 1, None, workdir / "sqlite"
+            )
+    finally:
+        if args.keep:
+            say(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    for name, out in configs.items():
+        if len(configs) > 1 or out["instances"] > 1:
+            n = out["instances"]
+            print(f"\n{'SQLite' if name == 'sqlite' else 'PostgreSQL'}, {n} instance{'s' if n > 1 else ''}:")
+        if out["rounds"]:
+            print_table(out["rounds"])
+        if out.get("timer"):
+            print_timer_table(out["timer"])
+    if len(configs) == 1:
+        (out,) = configs.values()
+    else:
+        out = {
+            "benchmark": "fanout",
+            "instances": args.instances,
+            "sqlite": configs["sqlite"],
+            "postgresql": configs["postgresql"],
+            "lost": sum(c["lost"] for c in configs.values()),
+            "duplicated": sum(c["duplicated"] for c in configs.values()),
+        }
+        print_comparison(configs["sqlite"], configs["postgresql"])
     if args.json:
         print(json.dumps(out))
     return 0
+
+
+def _ms(x: float | None) -> str:
+    return "—" if x is None else f"{x:g}"
+
+
+def print_comparison(sq: dict[str, Any], pg: dict[str, Any]) -> None:
+    """Per round: SQLite (1 instance) beside PostgreSQL (N instances), overall and by receiving instance."""
+    n = pg["instances"]
+    print(f"\nSide by side: commit-to-last-desk p50 / p99 ms (commands sent to instance 0 of {n})")
+    head = ["round", "SQLite x1", f"PostgreSQL x{n}: all desks"]
+    if n > 1:
+        head += ["same instance (0)", f"cross-instance ({', '.join(map(str, range(1, n)))})"]
+    head += ["lost / dup (SQLite | PG)", "machine CPU (SQLite | PG)"]
+    rows = [head]
+    by_desks = {r["desks"]: r for r in sq["rounds"]}
+    pairs = [(f"{r['desks']} desks", by_desks.get(r["desks"]), r) for r in pg["rounds"]]
+    if pg.get("timer"):
+        pairs.append((f"timer starts, {pg['timer']['desks']} desks", sq.get("timer"), pg["timer"]))
+    for label, a, b in pairs:
+        pre = "start_" if label.startswith("timer") else ""
+        row = [
+            label,
+            f"{_ms(a[pre + 'p50_ms'])} / {_ms(a[pre + 'p99_ms'])}" if a else "—",
+            f"{_ms(b[pre + 'p50_ms'])} / {_ms(b[pre + 'p99_ms'])}",
+        ]
+        if n > 1:
+            row += [f"{_ms(b[pre + 'same_p50_ms'])} / {_ms(b[pre + 'same_p99_ms'])}"]
+            row += [f"{_ms(b[pre + 'cross_p50_ms'])} / {_ms(b[pre + 'cross_p99_ms'])}"]
+        row += [
+            f"{a['lost']}/{a['duplicated']} | {b['lost']}/{b['duplicated']}"
+            if a
+            else f"— | {b['lost']}/{b['duplicated']}"
+        ]
+        mine = f"{b['machine_cpu_share']:.0%}"
+        row += [f"{a['machine_cpu_share']:.0%} | {mine}" if a else f"— | {mine}"]
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    for r in rows:
+        print(
+            "  "
+            + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        )
+    if n > 1:
+        ok = all(
+            r.get("cross_p99_ms") is not None and r["cross_p99_ms"] < 50 for r in pg["rounds"] if r["desks"] <= 1000
+        )
+        print(f"  target cross-instance p99 < 50 ms (rounds up to 1,000 desks): {'met' if ok else 'MISSED'}")
 
 
 def print_table(rounds: list[dict]) -> None:
@@ -619,8 +878,21 @@ def print_table(rounds: list[dict]) -> None:
             f"{r['desks']:>6} {r['changes']:>8} {r['p50_ms']:>8} {r['p99_ms']:>8} {r['max_ms']:>8} "
             f"{r['deliveries_per_s']:>9} {r['lost']:>5} {r['duplicated']:>4} {r['rss_connected_mb']:>7} {r['rss_per_conn_kb'] or '':>8}"
         )
+        print_instances(r)
         if r["closed"]:
             print(f"       closed desks: {r['closed']}")
+
+
+def print_instances(r: dict) -> None:
+    """Per receiving instance (instance 0 commits): its desks' commit-to-last-desk, lost, RSS."""
+    for inst in r.get("instances", ()):
+        where = "same instance" if inst["instance"] == 0 else "cross-instance"
+        print(
+            f"{'':>6} instance {inst['instance']} ({where}, {inst['desks']} desks):"
+            f" p50 {_ms(inst['p50_ms'])}, p99 {_ms(inst['p99_ms'])}, max {_ms(inst['max_ms'])} ms"
+            f" (first desk p50/p99 {_ms(inst['first_p50_ms'])}/{_ms(inst['first_p99_ms'])});"
+            f" lost {inst['lost']}; RSS {inst['rss_connected_mb']} MB"
+        )
 
 
 def print_timer_table(r: dict) -> None:
@@ -639,6 +911,12 @@ def print_timer_table(r: dict) -> None:
         f"{'all':>10} {r['changes']:>8} {r['p50_ms']:>8} {r['p99_ms']:>8} {r['max_ms']:>8} "
         f"{r['deliveries_per_s']:>9} {r['lost']:>5} {r['duplicated']:>4} {r['rss_connected_mb']:>7}"
     )
+    if "start_cross_p99_ms" in r:
+        print(
+            f"{'':>10} starts, same instance p50/p99 {_ms(r['start_same_p50_ms'])}/{_ms(r['start_same_p99_ms'])} ms,"
+            f" cross-instance {_ms(r['start_cross_p50_ms'])}/{_ms(r['start_cross_p99_ms'])} ms"
+        )
+    print_instances(r)
     if r["closed"]:
         print(f"       closed desks: {r['closed']}")
 

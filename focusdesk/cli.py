@@ -24,12 +24,24 @@ def _database_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _positive_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def _settings(args):
     from focusdesk.server.settings import Settings
 
     settings = Settings()
     if getattr(args, "database", None):
         settings.database_url = args.database
+    if getattr(args, "redis", None):
+        settings.redis_url = args.redis
     return settings
 
 
@@ -56,25 +68,64 @@ def _check_port_free(host: str, port: int) -> None:
             raise CliError(f"cannot listen on {host}:{port} ({exc.strerror}); pass another --port") from None
 
 
-def _run_server(settings, host: str, port: int) -> None:
+def _run_server(settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from focusdesk.server.app import create_app
     from focusdesk.server.serving import uvicorn_config
 
     _check_port_free(host, port)
+    if workers > 1:
+        _run_workers(settings, host, port, workers)
+        return
     settings.freeze_gc_after_start = True  # this process is the server (see server/gc_tuning.py)
     uvicorn.Server(uvicorn_config(create_app(settings), host, port)).run()
+
+
+def _run_workers(settings, host: str, port: int, workers: int) -> None:
+    """N worker processes on one port: N instances of the server sharing its database (and Redis)."""
+    import os
+
+    import uvicorn
+
+    from focusdesk.server.serving import uvicorn_options
+
+    if not settings.redis_url:
+        print(
+            "Warning: no --redis: a change made through one worker reaches desks connected to the others "
+            f"only with the periodic reconcile (every {settings.live_reconcile_s:g} s)",
+            file=sys.stderr,
+            flush=True,
+        )
+    # Worker processes build their own app from the environment (server/app.py create_worker_app).
+    os.environ["FOCUSDESK_DATABASE"] = settings.database_url
+    if settings.redis_url:
+        os.environ["FOCUSDESK_REDIS"] = settings.redis_url
+    options = uvicorn_options(host, port)
+    uvicorn.run("focusdesk.server.app:create_worker_app", factory=True, workers=workers, **options)
 
 
 # -- commands --------------------------------------------------------------------------------------
 
 
+def _refuse_workers_on_sqlite(settings, workers: int) -> None:
+    from sqlalchemy.engine import make_url
+
+    if workers > 1 and make_url(settings.database_url).get_backend_name() != "postgresql":
+        raise CliError(
+            "--workers needs PostgreSQL: on SQLite one process must own the writes. "
+            "Pass --database postgresql://… or leave --workers at 1"
+        )
+
+
 def cmd_serve(args) -> int:
     settings = _settings(args)
+    _refuse_workers_on_sqlite(settings, args.workers)
     print(f"FocusDesk server: http://{args.host}:{args.port}  (API docs at /docs)", flush=True)
     print(f"Database: {_safe_url(settings.database_url)}", flush=True)
-    _run_server(settings, args.host, args.port)
+    if settings.redis_url:
+        print(f"Redis: {_safe_url(settings.redis_url)} (live changes reach the other instances through it)", flush=True)
+    _run_server(settings, args.host, args.port, workers=args.workers)
     return 0
 
 
@@ -317,6 +368,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=DEFAULT_HOST)
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     _database_arg(p)
+    p.add_argument(
+        "--redis",
+        metavar="URL",
+        help="redis://HOST:PORT/N shared by every instance on the same database, so a change made on one "
+        "reaches desks on the others at once (default: $FOCUSDESK_REDIS; without it, within "
+        "$FOCUSDESK_LIVE_RECONCILE_S seconds)",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="run N server processes on this port (PostgreSQL only; give --redis too) — or run several "
+        "`focusdesk serve` on different ports or machines behind a reverse proxy (README)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="run a backend with a seeded demo event")

@@ -74,6 +74,15 @@ class LiveServer:
         create_admin(url)
         return cls(database_url=url, settings=settings)
 
+    @classmethod
+    def configured(cls, database_url: str, **overrides) -> LiveServer:
+        """A server on ``database_url`` (made ready by tests.pg_support.server_database or the
+        ``server_database`` fixture) whose settings get ``overrides``."""
+        srv = cls(database_url=database_url)
+        for key, value in overrides.items():
+            setattr(srv.settings, key, value)
+        return srv
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"

@@ -1,5 +1,7 @@
-"""A real desk for TUI tests: a server on loopback (SQLite) with an event and attendees, a signed-in desk
-whose station file lives in the test's tmp dir, and virtual printers (one paired to the desk)."""
+"""A real desk for TUI tests: a server on loopback with an event and attendees, a signed-in desk whose
+station file lives in the test's tmp dir, and virtual printers (one paired to the desk). Tests pass the
+``server_database`` fixture, so each runs on every backend ``--database`` selects; the desk's own station
+file is SQLite whatever the server runs on."""
 
 from __future__ import annotations
 
@@ -59,8 +61,9 @@ class TuiWorld:
         self.server.stop()
 
 
-def make_tui_world(tmp_path: Path, people: list[dict] | None = None) -> TuiWorld:
-    server = LiveServer.on_sqlite(tmp_path).start()
+def make_tui_world(tmp_path: Path, database_url: str | None = None, people: list[dict] | None = None) -> TuiWorld:
+    """``database_url``: the ``server_database`` fixture's (None: a SQLite file in ``tmp_path``)."""
+    server = (LiveServer.configured(database_url) if database_url else LiveServer.on_sqlite(tmp_path)).start()
     api = Api(server.url)
     api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
     event = make_event(api)

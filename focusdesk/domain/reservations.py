@@ -11,6 +11,7 @@ clocks skip is refused rather than guessed.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -259,6 +260,53 @@ def first_conflict(
         if other.id != ignore and other.start < end + buffer_s and start < other.end + buffer_s:
             return other
     return None
+
+
+def first_too_close(
+    booked: Iterable[Booked], buffer_s: float, *, fixed: Iterable[tuple[Booked, float]] = ()
+) -> tuple[Booked, Booked] | None:
+    """The first two bookings that would overlap once each of ``booked`` keeps ``buffer_s`` after its
+    end — ``first_conflict``'s rule for every pair at once — as (earlier, later) by start; None if none.
+
+    ``fixed`` are bookings that keep the hold they have, ``(booking, held until)``: finished ones a
+    buffer change no longer reaches. Two fixed bookings are never reported (nothing about them changes).
+    """
+    spans = [(b.start, b.id, b.end + buffer_s, True, b) for b in booked]
+    spans += [(b.start, b.id, held, False, b) for b, held in fixed]
+    spans.sort(key=lambda s: (s[0], s[1]))
+    # Sorted by start, a booking overlaps an earlier one exactly when it starts before that one's hold
+    # ends; the furthest-reaching earlier booking of each kind is the one to beat.
+    reach: dict[bool, tuple[float, Booked | None]] = {True: (-math.inf, None), False: (-math.inf, None)}
+    for start, _id, held, moves, booking in spans:
+        kinds = (True, False) if moves else (True,)
+        for kind in kinds:
+            until, earlier = reach[kind]
+            if earlier is not None and start < until:
+                return earlier, booking
+        if held > reach[moves][0]:
+            reach[moves] = (held, booking)
+    return None
+
+
+def too_close_error(
+    resource: Mapping[str, Any], buffer_min: int, pair: tuple[Booked, Booked], tz_name: str
+) -> DomainError:
+    """The refusal of a larger buffer that two active bookings of ``resource`` would not leave room for."""
+    first, second = pair
+
+    def booked_by(booking: Booked) -> str:
+        who = (booking.record or {}).get("holder_name") or "someone"
+        return f"by {who} {span_text(booking.start, booking.end, tz_name)}"
+
+    message = (
+        f"a {buffer_min}-minute buffer would leave {resource['name']} booked {booked_by(first)} and"
+        f" {booked_by(second)} too close; move or cancel one first"
+    )
+    details = {
+        "conflict": dict(first.record or {"id": first.id}),
+        "conflict_with": dict(second.record or {"id": second.id}),
+    }
+    return DomainError("reservation_conflict", message, details=details)
 
 
 def nearest_free(

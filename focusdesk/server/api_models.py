@@ -47,7 +47,7 @@ class LoginIn(Strict):
 
 class GrantOut(Strict):
     role: Literal["admin", "organizer", "staff", "technician"]
-    event_id: int | None = Field(default=None, ge=1)
+    event_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class StationOut(BaseModel):
@@ -260,6 +260,10 @@ class HealthOut(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
     database: Literal["ok", "unreachable"]
+    # "off": this instance runs without --redis; "unavailable": live changes from other instances arrive
+    # with the periodic reconcile until Redis is back (slower, nothing lost, so still 200).
+    redis: Literal["ok", "unavailable", "off"]
+    instance: str
 
 
 ROLE_NAMES = ROLES

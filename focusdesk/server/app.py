@@ -13,9 +13,11 @@ from focusdesk.domain import live
 from focusdesk.server.bodylimit import BodyLimitMiddleware
 from focusdesk.server.db import Database
 from focusdesk.server.errors import install_error_handlers
+from focusdesk.server.fanout import RedisFanout
 from focusdesk.server.fastpath import CommandsFastPath
 from focusdesk.server.gc_tuning import freeze_startup_objects
 from focusdesk.server.live.endpoint import LiveEndpoint, LiveRoute, revalidate_tokens
+from focusdesk.server.nul_guard import NulGuardMiddleware
 from focusdesk.server.routers import (
     attendees,
     auth,
@@ -30,8 +32,35 @@ from focusdesk.server.routers import (
 )
 from focusdesk.server.settings import Settings
 from focusdesk.server.state import ServerState
+from focusdesk.server.store.meta import read_installation_id
 
 API_PREFIX = "/api/v1"
+
+
+async def _start_fanout(state: ServerState) -> RedisFanout:
+    """Join the other instances on this database through Redis (see fanout.py)."""
+    installation_id = await state.db.read(read_installation_id)
+
+    def tokens_revoked() -> None:
+        state.tokens.clear()
+        asyncio.get_running_loop().create_task(state.hub.revalidate(), name="live-revalidate")
+
+    def login_failures(failures: list[tuple[str, str]]) -> None:
+        for email_key, client in failures:
+            state.login_by_email.fail(email_key)
+            state.login_by_ip.fail(client)
+
+    fanout = RedisFanout(
+        state.settings.redis_url,
+        state.instance_id,
+        on_heads=state.hub.poke,
+        on_kinds=state.reservation_clock.hear_kinds,
+        on_tokens_revoked=tokens_revoked,
+        on_login_failures=login_failures,
+        on_reconnect=state.hub.reconcile,
+    )
+    fanout.start(installation_id)
+    return fanout
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -45,10 +74,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state = app.state.focusdesk = ServerState.create(settings, db)
         state.hub.set_revalidator(partial(revalidate_tokens, state))
         state.hub.start()
+        fanout = state.fanout = await _start_fanout(state) if settings.redis_url else None
 
         def publish(changes: list) -> None:
             state.hub.publish_threadsafe(changes)
             state.reservation_clock.hear(changes)
+            if fanout is not None:
+                fanout.announce_threadsafe(changes)
 
         db.publisher = publish
         state.reservation_clock.start()
@@ -58,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await state.reservation_clock.stop()
+            if fanout is not None:
+                await fanout.stop()
             await state.hub.stop(live.CLOSE_SHUTDOWN, "the server is restarting; reconnect")
             db.publisher = None
             await db.aclose()
@@ -69,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Inside the body limit (which runs first), so it never buffers more than the limit allows.
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
         default=settings.max_body_bytes,
@@ -82,3 +118,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (auth, events, attendees, commands, sync, rooms, notices, draws, reservations):
         app.include_router(module.router, prefix=API_PREFIX)
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """The app of one `focusdesk serve --workers N` process (uvicorn imports it; settings come from the
+    environment the parent set up)."""
+    return create_app(Settings(freeze_gc_after_start=True))

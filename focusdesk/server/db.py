@@ -268,6 +268,119 @@ class _GroupCommitWriter:
             return False, exc
 
 
+# PostgreSQL errors that mean "this transaction lost a race; run it again", not "it is wrong":
+# serialization_failure and deadlock_detected. Concurrent instances can meet either.
+_RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+RETRIES = 5
+PG_LANES = 2  # transactions one instance's group committer keeps in flight (see _PgGroupCommitter)
+_MIGRATION_LOCK = 0x466F637573  # any fixed number: the advisory lock key migrations take ("Focus")
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    for candidate in (orig, getattr(orig, "__cause__", None), exc):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if code:
+            return code
+    return None
+
+
+async def _retrying(engine, fn: Callable[[Connection], T]) -> T:
+    """Run ``fn`` in a PostgreSQL write transaction, again if it loses a deadlock or serialization race."""
+    for attempt in range(RETRIES):
+        try:
+            async with engine.begin() as conn:
+                return await conn.run_sync(fn)
+        except Exception as exc:
+            if attempt == RETRIES - 1 or _sqlstate(exc) not in _RETRY_SQLSTATES:
+                raise
+            log.info("write lost a race (%s); retrying", _sqlstate(exc))
+            await asyncio.sleep(0.002 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+class _PgGroupCommitter:
+    """Group commit on PostgreSQL, per instance: requests that arrive while a transaction runs go
+    together into the next one, through the same ``merge_fn`` the SQLite writer uses.
+
+    Why: every check-in appends to its event's change log, so all of them serialise on that scope's
+    head row anyway; one transaction for many requests holds that lock once and commits once (one WAL
+    flush) instead of once per request. If a merged transaction fails, each request is run alone so
+    only the culprit fails.
+
+    ``PG_LANES`` groups run at once: while one holds the scope's head lock and commits, the next reads
+    and locks its own rows, so the database's round trips overlap instead of adding up.
+    """
+
+    def __init__(self, engine, merge_fn: MergeFn, publish: Callable[[list[Any]], None]):
+        self._engine = engine
+        self._merge_fn = merge_fn
+        self._publish = publish
+        self._queue: list[tuple[Any, asyncio.Future]] = []
+        self._lanes: set[asyncio.Task] = set()
+        self.groups = 0
+        self.units = 0
+
+    async def submit(self, payload: Any) -> Any:
+        future = asyncio.get_running_loop().create_future()
+        self._queue.append((payload, future))
+        if len(self._lanes) < PG_LANES:
+            lane = asyncio.get_running_loop().create_task(self._drain(), name="pg-group-commit")
+            self._lanes.add(lane)
+            lane.add_done_callback(self._lanes.discard)
+        return await future
+
+    async def _drain(self) -> None:
+        while self._queue:
+            group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
+            group = [(p, f) for p, f in group if not f.done()]
+            if group:
+                await self._commit(group)
+
+    async def _commit(self, group: list[tuple[Any, asyncio.Future]]) -> None:
+        merge_fn = self._merge_fn
+        payloads = [p for p, _f in group]
+        try:
+            results, published = await _retrying(self._engine, _collecting(lambda c: merge_fn(c, payloads)))
+        except Exception as exc:
+            if len(group) == 1:
+                _settle(group[0][1], exc=exc)
+                return
+            log.warning("merged write of %d units failed (%s); retrying each alone", len(group), exc)
+            for payload, future in group:
+                try:
+                    (result,), published = await _retrying(
+                        self._engine, _collecting(lambda c, p=payload: merge_fn(c, [p]))
+                    )
+                except Exception as one_exc:
+                    _settle(future, exc=one_exc)
+                    continue
+                self._publish_safely(published)
+                _settle(future, result=result)
+            return
+        self.groups += 1
+        self.units += len(group)
+        self._publish_safely(published)
+        for (_payload, future), result in zip(group, results, strict=True):
+            _settle(future, result=result)
+
+    def _publish_safely(self, published: list[Any]) -> None:
+        if published:
+            try:
+                self._publish(published)
+            except Exception:  # publishing is best effort; the live hub heals from the log
+                log.exception("publishing %d committed change(s) failed", len(published))
+
+
+def _settle(future: asyncio.Future, *, result: Any = None, exc: BaseException | None = None) -> None:
+    if future.done():
+        return  # the request gave up (client went away); its work is committed all the same
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
+
+
 class _Checkpointer:
     """Copies the WAL back into the database file every second, off the writer's path.
 
@@ -323,6 +436,7 @@ class Database:
         # commit order on SQLite (from the writer thread); on PostgreSQL from the committing task.
         self.publisher: Publisher | None = None
         self._checkpointer: _Checkpointer | None = None
+        self._pg_committers: dict[MergeFn, _PgGroupCommitter] = {}
         if self.dialect == "sqlite":
             if parsed.database in (None, "", ":memory:"):
                 raise DatabaseUnavailable("an in-memory SQLite database cannot be shared; give a file path")
@@ -363,7 +477,15 @@ class Database:
         from focusdesk.server.migrate import upgrade_to_head
 
         async with self._blocking_engine.connect() as conn:
-            await conn.run_sync(upgrade_to_head)
+            # Instances started together on one fresh database would otherwise all try to create the
+            # same tables: the first migrates while the others wait, then find nothing left to do.
+            await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+            await conn.commit()
+            try:
+                await conn.run_sync(upgrade_to_head)
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
+                await conn.commit()
 
     def start(self) -> None:
         if self.dialect == "sqlite" and self._writer is None:
@@ -396,8 +518,7 @@ class Database:
         """Run ``fn`` in a write transaction; returns once it is committed."""
         if self.dialect == "sqlite":
             return await asyncio.wrap_future(self._sqlite_writer().submit(_Job(fn)))
-        async with self._async_engine.begin() as conn:
-            result, published = await conn.run_sync(_collecting(fn))
+        result, published = await _retrying(self._async_engine, _collecting(fn))
         self._publish(published)
         return result
 
@@ -407,10 +528,10 @@ class Database:
         if self.dialect == "sqlite":
             job = _Job(None, merge_fn, payload)
             return await asyncio.wrap_future(self._sqlite_writer().submit(job))
-        async with self._async_engine.begin() as conn:
-            results, published = await conn.run_sync(_collecting(lambda c: merge_fn(c, [payload])))
-        self._publish(published)
-        return results[0]
+        committer = self._pg_committers.get(merge_fn)
+        if committer is None:
+            committer = self._pg_committers[merge_fn] = _PgGroupCommitter(self._async_engine, merge_fn, self._publish)
+        return await committer.submit(payload)
 
     def _sqlite_writer(self) -> _GroupCommitWriter:
         if self._writer is None:
@@ -464,7 +585,10 @@ class Database:
     @property
     def writer_stats(self) -> dict[str, int]:
         w = self._writer
-        return {"groups": w.groups, "units": w.units} if w else {"groups": 0, "units": 0}
+        if w is not None:
+            return {"groups": w.groups, "units": w.units}
+        committers = self._pg_committers.values()
+        return {"groups": sum(c.groups for c in committers), "units": sum(c.units for c in committers)}
 
 
 def _run_blocking(coro):

@@ -28,12 +28,17 @@ from focusdesk.server.store.changelog import append_changes, event_scope
 log = logging.getLogger(__name__)
 
 
+# The change kind that can move the next deadline earlier.
+BOOKING_CHANGED = "reservation.updated"
+
+
 class ReservationClock:
     def __init__(self, db: Database, clock: Callable[[], float] = time.time, max_sleep_s: float = 30.0):
         self.db = db
         self.clock = clock
         self.max_sleep_s = max_sleep_s
         self.passes = 0  # completed passes, for tests that wait for one
+        self.begun = 0  # passes started: a pass completed after a wake is one with passes > begun-at-wake
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -51,7 +56,12 @@ class ReservationClock:
 
     def hear(self, changes: list) -> None:
         """Committed changes (from any thread): a booking changed, so the next deadline may be earlier."""
-        if any(getattr(change, "kind", None) == "reservation.updated" for change in changes):
+        if any(getattr(change, "kind", None) == BOOKING_CHANGED for change in changes):
+            self.wake()
+
+    def hear_kinds(self, kinds: set[str]) -> None:
+        """Another instance committed changes of these kinds (server/fanout.py)."""
+        if BOOKING_CHANGED in kinds:
             self.wake()
 
     def wake(self) -> None:
@@ -61,6 +71,7 @@ class ReservationClock:
 
     async def run_once(self) -> float | None:
         """One pass at the clock's present; returns when the next pass is due (None: nothing ahead)."""
+        self.begun += 1
         now = self.clock()
 
         def work(conn: Connection) -> float | None:

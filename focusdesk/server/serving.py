@@ -10,6 +10,10 @@ from focusdesk.domain.live import MAX_CLIENT_FRAME_BYTES
 
 
 def uvicorn_config(app: Any, host: str, port: int, **overrides: Any) -> uvicorn.Config:
+    return uvicorn.Config(app, **uvicorn_options(host, port, **overrides))
+
+
+def uvicorn_options(host: str, port: int, **overrides: Any) -> dict[str, Any]:
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -29,4 +33,4 @@ def uvicorn_config(app: Any, host: str, port: int, **overrides: Any) -> uvicorn.
         "lifespan": "on",
     }
     options.update(overrides)
-    return uvicorn.Config(app, **options)
+    return options

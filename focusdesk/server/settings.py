@@ -30,6 +30,8 @@ def _env_float(name: str, default: float) -> float:
 @dataclass
 class Settings:
     database_url: str = field(default_factory=lambda: os.environ.get("FOCUSDESK_DATABASE") or default_database_url())
+    # Several instances on one PostgreSQL: the Redis they announce committed changes on (server/fanout.py).
+    redis_url: str | None = field(default_factory=lambda: os.environ.get("FOCUSDESK_REDIS") or None)
     token_ttl_s: float = float(os.environ.get("FOCUSDESK_TOKEN_TTL_HOURS", "16")) * 3600
     # A revoked token may still be honoured by another server process for this long.
     token_cache_s: float = 10.0

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from focusdesk.server.db import Database
+from focusdesk.server.fanout import RedisFanout
 from focusdesk.server.live.hub import Hub
 from focusdesk.server.ratelimit import FailureWindow
 from focusdesk.server.reservation_clock import ReservationClock
@@ -52,6 +54,11 @@ class ServerState:
     login_by_ip: FailureWindow
     hub: Hub
     reservation_clock: ReservationClock
+    # A name for this process, so a load balancer's health checks and the other instances can tell
+    # instances apart.
+    instance_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    # The link to the other instances (None without --redis).
+    fanout: RedisFanout | None = None
 
     @classmethod
     def create(cls, settings: Settings, db: Database) -> ServerState:
@@ -64,6 +71,20 @@ class ServerState:
             login_by_email=FailureWindow(settings.login_failures_per_email, settings.login_window_s),
             login_by_ip=FailureWindow(settings.login_failures_per_ip, settings.login_window_s),
         )
+
+    def login_failed(self, email_key: str, client: str) -> None:
+        """Count a failed sign-in here and on every other instance (the throttle is per venue, not per
+        instance)."""
+        self.login_by_email.fail(email_key)
+        self.login_by_ip.fail(client)
+        if self.fanout is not None:
+            self.fanout.announce_login_failure(email_key, client)
+
+    def tokens_revoked(self) -> None:
+        """A sign-in was revoked here: forget cached checks, and tell the other instances to do the same."""
+        self.tokens.clear()
+        if self.fanout is not None:
+            self.fanout.announce_tokens_revoked()
 
 
 async def get_state(request: Request) -> ServerState:

@@ -1,93 +1,42 @@
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import functools
-import os
-import uuid
 
 import pytest
 
-from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, Api, LiveServer, create_admin
-
-# Where the PostgreSQL runs of the integration tests go; FOCUSDESK_TEST_PG="" turns them off.
-PG_ADMIN_URL = os.environ.get("FOCUSDESK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _pg_unavailable_reason() -> str | None:
-    if not PG_ADMIN_URL:
-        return "FOCUSDESK_TEST_PG is empty: PostgreSQL runs are switched off"
-    try:
-        import asyncpg
-    except ImportError:
-        return "asyncpg is not installed"
-
-    async def probe():
-        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
-        await conn.close()
-
-    try:
-        asyncio.run(probe())
-    except Exception as exc:  # any failure means: no usable server here
-        return f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({type(exc).__name__}: {exc})"
-    return None
-
-
-@functools.cache
-def pg_unavailable_reason() -> str | None:
-    """Probed once per test session."""
-    return _pg_unavailable_reason()
-
-
-def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    async def run():
-        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
-
-
-@contextlib.contextmanager
-def fresh_pg_database():
-    """A fresh, empty PostgreSQL database (dropped afterwards); skips if PG is absent."""
-    reason = pg_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    name = f"fd_test_{uuid.uuid4().hex[:12]}"
-    _pg_admin(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def pg_database():
-    """A fresh, empty PostgreSQL database for one test."""
-    with fresh_pg_database() as url:
-        yield url
+# The PostgreSQL helpers live in tests/pg_support.py (usable from every test directory); they are named
+# here too because helpers and tests import them from this module.
+from tests.pg_support import (  # noqa: F401
+    PG_ADMIN_URL,
+    _pg_admin,
+    _pg_unavailable_reason,
+    fresh_pg_database,
+    pg_database,
+    pg_unavailable_reason,
+    server_database,
+)
+from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, Api, LiveServer
 
 
 def _server_on(request, tmp_path, **overrides) -> LiveServer:
-    if request.param == "sqlite":
-        return LiveServer.on_sqlite(tmp_path, **overrides)
-    url = request.getfixturevalue("pg_database")
-    create_admin(url)
-    srv = LiveServer(database_url=url)
-    for key, value in overrides.items():
-        setattr(srv.settings, key, value)
-    return srv
+    """A (not yet started) server on a fresh database, with ``overrides`` applied to its settings. The
+    backend is the calling fixture's own param if it has one (``params=["sqlite", "postgresql"]``), else
+    the ``backend`` fixture, which the calling fixture must then take so that ``--database`` parametrises
+    the test."""
+    backend = getattr(request, "param", None)
+    if backend is None:
+        url = request.getfixturevalue("server_database")
+    else:
+        stack = contextlib.ExitStack()
+        request.addfinalizer(stack.close)  # after the calling fixture has stopped its server
+        url = stack.enter_context(server_database(backend, tmp_path))
+    return LiveServer.configured(url, **overrides)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def server(request, tmp_path):
-    """A fresh server on its own database: every test that uses it runs on SQLite and on PostgreSQL."""
+@pytest.fixture
+def server(backend, request, tmp_path):
+    """A fresh server on its own database: every test that uses it runs on each backend ``--database``
+    selects (SQLite and PostgreSQL by default)."""
     srv = _server_on(request, tmp_path).start()
     yield srv
     srv.stop()
@@ -102,16 +51,16 @@ FAST_LIVE = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def live_server(request, tmp_path):
+@pytest.fixture
+def live_server(backend, request, tmp_path):
     """Like ``server``, with fast live-channel timings and a small per-connection queue."""
     srv = _server_on(request, tmp_path, **FAST_LIVE).start()
     yield srv
     srv.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def tight_live_server(request, tmp_path):
+@pytest.fixture
+def tight_live_server(backend, request, tmp_path):
     """``live_server`` whose sockets have 16 KiB kernel send buffers: a desk that stops reading is
     noticed after a few hundred frames rather than the ~4 MB Linux would otherwise buffer for it."""
     srv = _server_on(request, tmp_path, **FAST_LIVE).start(send_buffer=16 << 10)

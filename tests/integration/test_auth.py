@@ -76,8 +76,8 @@ def test_revoking_a_desk_signs_out_only_that_desk(server, admin):
     assert {"Lost laptop", "Main desk"} <= stations
 
 
-def test_tokens_expire(tmp_path):
-    srv = LiveServer.on_sqlite(tmp_path, token_ttl_s=1.0).start()
+def test_tokens_expire(server_database):
+    srv = LiveServer.configured(server_database, token_ttl_s=1.0).start()
     try:
         api = Api(srv.url)
         api.login(ADMIN_EMAIL, ADMIN_PASSWORD)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import Api, add_attendees, make_event
+from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, Api, add_attendees, make_event
 
 
 @pytest.fixture
@@ -115,3 +115,27 @@ def test_health_reports_version_and_database(server):
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok" and body["database"] == "ok" and body["version"]
+
+
+def test_text_with_a_nul_character_is_refused_by_field_on_every_database(server, admin, event):
+    """PostgreSQL cannot store U+0000 in text; the answer must not depend on the database."""
+    ev = event["id"]
+    r = admin.post(f"/api/v1/events/{ev}/attendees", json={"name": "Ann\u0000Lee"})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [{"field": "body.name", "reason": "must not contain the NUL character (\\u0000)"}]
+    r = Api(server.url).post("/api/v1/auth/login", json={"email": "a\u0000@example.org", "password": "x" * 8})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.email", r.text
+    r = admin.get(f"/api/v1/events/{ev}/attendees", params={"q": "An\u0000"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.q", r.text
+    # A desk's command goes the same way (the commands fast path hands it over).
+    desk = Api(server.url)
+    desk.login(ADMIN_EMAIL, ADMIN_PASSWORD, desk="Desk 1")
+    r = desk.send({"type": "walkin", "args": {"event_id": ev, "attendee": {"name": "Bo\u0000"}}})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "body.commands.0.args.attendee.name"
+    # Nothing was written.
+    assert admin.get(f"/api/v1/events/{ev}/attendees").json()["total"] == 0
+    # The six characters \u0000 typed as text are just text.
+    r = admin.post(f"/api/v1/events/{ev}/attendees", json={"name": "Ann \\u0000 Lee"})
+    assert r.status_code == 201, r.text
+    assert r.json()["name"] == "Ann \\u0000 Lee"

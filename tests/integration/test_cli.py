@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from focusdesk.server.db import sqlite_url_for
+from tests.pg_support import empty_database
 
 pytestmark = pytest.mark.slow
 
@@ -19,8 +19,10 @@ def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def url(tmp_path):
-    return sqlite_url_for(tmp_path / "cli.db")
+def url(backend, tmp_path):
+    """An empty database on each backend: the command line migrates it itself."""
+    with empty_database(backend, tmp_path, "cli.db") as empty:
+        yield empty
 
 
 def test_events_users_import_export_from_the_command_line(tmp_path, url):

@@ -11,13 +11,12 @@ import threading
 import httpx
 import pytest
 
-from focusdesk.server.db import sqlite_url_for
+from tests.pg_support import empty_database
 from tests.support import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     Api,
     add_attendees,
-    create_admin,
     free_port,
     make_event,
     wait_until,
@@ -45,9 +44,9 @@ def start_server(url: str, port: int) -> subprocess.Popen:
     return proc
 
 
-def test_acknowledged_checkins_survive_kill_9(tmp_path):
-    url = sqlite_url_for(tmp_path / "durable.db")
-    create_admin(url)
+# On both backends: an answer to a command means committed, whether the SQLite writer or PostgreSQL commits.
+def test_acknowledged_checkins_survive_kill_9(server_database):
+    url = server_database
     port = free_port()
     proc = start_server(url, port)
     base = f"http://127.0.0.1:{port}"
@@ -113,8 +112,12 @@ def test_acknowledged_checkins_survive_kill_9(tmp_path):
             proc.kill()
 
 
-def test_sigterm_shuts_down_cleanly(tmp_path):
-    url = sqlite_url_for(tmp_path / "clean.db")
+def test_sigterm_shuts_down_cleanly(backend, tmp_path):
+    with empty_database(backend, tmp_path, "clean.db") as url:  # serve migrates a fresh database itself
+        _sigterm_shuts_down_cleanly(url)
+
+
+def _sigterm_shuts_down_cleanly(url: str) -> None:
     port = free_port()
     proc = start_server(url, port)
     proc.send_signal(signal.SIGTERM)

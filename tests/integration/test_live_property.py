@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from focusdesk.server.store.changelog import event_scope
 from focusdesk.station.live import Cursor, LiveClient
 from tests.live_support import ReplicaModel, consume, converged, lossy_connector
+from tests.pg_support import server_database
 from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, Api, LiveServer, add_attendees, make_event
 
 pytestmark = pytest.mark.slow
@@ -41,22 +42,19 @@ ACTIONS = st.lists(
 
 def _command(kind: str, event_id: int, person: dict, n: int) -> dict:
     if kind == "walkin":
-        return {"type": "walkin", "args": {"event_id": event_id, "name": f"Walk-in {n}"}}
+        return {"type": "walkin", "args": {"event_id": event_id, "attendee": {"name": f"Walk-in {n}"}}}
     cmd = "checkin" if kind == "checkin" else "undo_checkin"
     return {"type": cmd, "args": {"event_id": event_id, "attendee_id": person["id"]}}
 
 
 @pytest.fixture(scope="module")
-def lossy_server(tmp_path_factory):
-    srv = LiveServer.on_sqlite(
-        tmp_path_factory.mktemp("lossy"),
-        live_heartbeat_s=0.3,
-        live_reconcile_s=0.3,
-        live_per_token=100,
-        live_per_ip=1000,
-    ).start()
-    yield srv
-    srv.stop()
+def lossy_server(backend, tmp_path_factory):
+    with server_database(backend, tmp_path_factory.mktemp("lossy")) as url:
+        srv = LiveServer.configured(
+            url, live_heartbeat_s=0.3, live_reconcile_s=0.3, live_per_token=100, live_per_ip=1000
+        ).start()
+        yield srv
+        srv.stop()
 
 
 def test_every_desk_converges_to_the_server_through_a_lossy_network(lossy_server):
@@ -114,6 +112,8 @@ async def _scenario(server, admin, desks, event_id, people, scope, faults, actio
         desk = desks[n % len(desks)]
         r = await asyncio.to_thread(desk.send, _command(kind, event_id, people[who], n))
         assert r.status_code == 200, r.text
+        # Every write must take effect (a refused one would leave nothing for the desks to receive).
+        assert [x["status"] for x in r.json()["results"]] == ["applied"], r.text
 
     truth = (await asyncio.to_thread(admin.get, "/api/v1/sync", params={"scope": scope})).json()
     head = truth["seq"]

@@ -11,20 +11,18 @@ import time
 import httpx
 import pytest
 
-from focusdesk.server.db import sqlite_url_for
 from focusdesk.server.store.changelog import event_scope
 from focusdesk.station.live import Cursor, LiveClient
 from tests.integration.test_durability import start_server
 from tests.live_support import ReplicaModel, consume, converged
-from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, Api, add_attendees, create_admin, free_port, make_event
+from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, Api, add_attendees, free_port, make_event
 
 pytestmark = pytest.mark.slow
 
 
-def test_desks_converge_after_the_server_is_killed_under_live_load(tmp_path, monkeypatch):
+def test_desks_converge_after_the_server_is_killed_under_live_load(server_database, monkeypatch):
     monkeypatch.setenv("FOCUSDESK_LIVE_PER_TOKEN", "10")  # five desks share one sign-in here
-    url = sqlite_url_for(tmp_path / "live-restart.db")
-    create_admin(url)
+    url = server_database
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = start_server(url, port)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.pg_support import server_database
 from tests.support import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -85,8 +86,12 @@ PW = "role-password-1"
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    srv = LiveServer.on_sqlite(tmp_path_factory.mktemp("rbac")).start()
+def world(backend, tmp_path_factory):
+    with server_database(backend, tmp_path_factory.mktemp("rbac")) as url:
+        yield from _world(LiveServer(database_url=url).start())
+
+
+def _world(srv: LiveServer):
     admin = Api(srv.url)
     admin.login(ADMIN_EMAIL, ADMIN_PASSWORD, desk="Admin desk")
     home = make_event(admin, "Home")

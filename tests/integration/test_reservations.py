@@ -33,8 +33,8 @@ class MovableClock:
         self.offset += seconds
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def clocked_server(request, tmp_path):
+@pytest.fixture
+def clocked_server(backend, request, tmp_path):
     clock = MovableClock()
     srv = _server_on(request, tmp_path, clock=clock).start()
     srv.clock = clock
@@ -79,6 +79,15 @@ def book(api: Api, event_id: int, resource_id: str, start: str, end: str, **extr
         "end": end,
     }
     return api.post(f"/api/v1/events/{event_id}/reservations", json={**body, **extra})
+
+
+def one_clock_pass(server) -> None:
+    """Wake the server's reservation clock and wait for a pass that began after the wake (one already
+    running when the test moved the clock may have read the old time)."""
+    clock = server.state.reservation_clock
+    begun = clock.begun
+    clock.wake()
+    wait_until(lambda: clock.passes > begun, what="a pass of the reservation clock")
 
 
 def reservation(api: Api, event_id: int, reservation_id: str) -> dict:
@@ -274,9 +283,7 @@ def test_the_server_releases_no_shows_and_expires_undecided_requests_on_its_own(
 
     # 35 minutes later: "Came" is finished, the undecided request is void; "Absent" still has time.
     server.clock.advance(35 * 60)
-    passes = server.state.reservation_clock.passes
-    server.state.reservation_clock.wake()
-    wait_until(lambda: server.state.reservation_clock.passes > passes, what="a pass of the reservation clock")
+    one_clock_pass(server)
     assert reservation(api, event["id"], came["id"])["status"] == "completed"
     gone = reservation(api, event["id"], undecided["id"])
     assert gone["status"] == "rejected" and gone["reason"] == "nobody approved it in time"
@@ -285,9 +292,7 @@ def test_the_server_releases_no_shows_and_expires_undecided_requests_on_its_own(
     # 51 minutes after now: Absent's start + 10 min has passed with no check-in.
     before = api.get("/api/v1/sync", params={"scope": f"event:{event['id']}"}).json()
     server.clock.advance(16 * 60)
-    passes = server.state.reservation_clock.passes
-    server.state.reservation_clock.wake()
-    wait_until(lambda: server.state.reservation_clock.passes > passes, what="a pass of the reservation clock")
+    one_clock_pass(server)
     released = reservation(api, event["id"], absent["id"])
     assert released["status"] == "no_show" and released["reason"].startswith("not checked in by ")
     # The slot is free again: someone else can have it.
@@ -312,9 +317,7 @@ def test_a_new_booking_wakes_the_servers_clock_so_its_release_is_not_late(venue)
     # The clock has looked and found nothing due; it now sleeps up to 30 s. In its time it is 40 minutes
     # later, so a booking starting in two minutes of real time is already past its release.
     server.clock.advance(40 * 60)
-    passes = server.state.reservation_clock.passes
-    server.state.reservation_clock.wake()
-    wait_until(lambda: server.state.reservation_clock.passes > passes, what="a pass of the reservation clock")
+    one_clock_pass(server)
     made = book(api, event["id"], room["id"], iso_in(2), iso_in(30)).json()["reservations"][0]
     # No wake() from the test: hearing the booking's change is what makes the clock look again.
     wait_until(
@@ -344,9 +347,7 @@ def test_a_reminder_reaches_only_the_desk_that_made_the_booking(venue):
     assert answer["reservation"]["station_id"] == desk.station_id
 
     server.clock.advance(21 * 60)  # nine minutes before the start
-    passes = server.state.reservation_clock.passes
-    server.state.reservation_clock.wake()
-    wait_until(lambda: server.state.reservation_clock.passes > passes, what="a pass of the reservation clock")
+    one_clock_pass(server)
     mine = desk.get(f"/api/v1/events/{event['id']}/notices").json()
     reminders = [n for n in mine if n["author"] == "FocusDesk"]
     assert len(reminders) == 1
@@ -355,9 +356,7 @@ def test_a_reminder_reaches_only_the_desk_that_made_the_booking(venue):
     assert [n for n in other.get(f"/api/v1/events/{event['id']}/notices").json() if n["author"] == "FocusDesk"] == []
 
     # Sent once: another pass adds nothing.
-    passes = server.state.reservation_clock.passes
-    server.state.reservation_clock.wake()
-    wait_until(lambda: server.state.reservation_clock.passes > passes, what="a pass of the reservation clock")
+    one_clock_pass(server)
     assert len([n for n in desk.get(f"/api/v1/events/{event['id']}/notices").json() if n["author"] == "FocusDesk"]) == 1
     desk.close()
     other.close()

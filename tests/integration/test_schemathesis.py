@@ -12,6 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode, checks
 
+from tests.pg_support import server_database
 from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, Api, LiveServer, add_attendees, make_event
 
 pytestmark = pytest.mark.slow
@@ -37,8 +38,12 @@ def _cases() -> list[tuple[str, str, GenerationMode]]:
 
 
 @pytest.fixture(scope="module")
-def fuzz_target(tmp_path_factory):
-    srv = LiveServer.on_sqlite(tmp_path_factory.mktemp("fuzz")).start()
+def fuzz_target(backend, tmp_path_factory):
+    with server_database(backend, tmp_path_factory.mktemp("fuzz")) as url:
+        yield from _fuzz_target(LiveServer(database_url=url).start())
+
+
+def _fuzz_target(srv: LiveServer):
     api = Api(srv.url)
     api.login(ADMIN_EMAIL, ADMIN_PASSWORD, desk="Fuzz desk")
     event = make_event(api)

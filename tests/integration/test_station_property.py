@@ -29,9 +29,9 @@ from focusdesk.station.api import ApiError, ServerApi
 from focusdesk.station.clock import Clock
 from focusdesk.station.engine import Station
 from focusdesk.station.sync import SyncLoop
-from tests.integration.conftest import fresh_pg_database
+from tests.pg_support import server_database
 from tests.station_support import FlakyTransport
-from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, Api, LiveServer, add_attendees, create_admin, make_event
+from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, Api, LiveServer, add_attendees, make_event
 
 MAX_DESKS = 4
 PEOPLE = 4
@@ -39,17 +39,13 @@ NAMES = ["Ana Lima", "Björn Öst", "Chidi Okafor", "Dana Kim", "Émile Roy"]
 EXAMPLES = {"sqlite": 200, "postgresql": 200}
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def world(request, tmp_path_factory):
+@pytest.fixture(scope="module")
+def world(backend, tmp_path_factory):
     """One server for all examples; a desk token per desk slot (examples give each desk a new file)."""
     with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            srv = LiveServer.on_sqlite(tmp_path_factory.mktemp("srv"))
-        else:
-            url = stack.enter_context(fresh_pg_database())
-            create_admin(url)
-            srv = LiveServer(database_url=url)
-        yield from _serve(request.param, srv.start())
+        url = stack.enter_context(server_database(backend, tmp_path_factory.mktemp("srv")))
+        srv = LiveServer(database_url=url)
+        yield from _serve(backend, srv.start())
 
 
 def _serve(kind: str, srv: LiveServer):

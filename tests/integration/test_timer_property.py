@@ -27,9 +27,9 @@ from focusdesk.domain import timers
 from focusdesk.domain.errors import DomainError
 from focusdesk.station.api import ApiError
 from focusdesk.station.clock import Clock
-from tests.integration.conftest import fresh_pg_database
+from tests.pg_support import server_database
 from tests.station_support import sign_in_desk
-from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, Api, LiveServer, create_admin, make_event
+from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, Api, LiveServer, make_event
 
 DESKS = 3
 EXAMPLES = {"sqlite": 40, "postgresql": 20}
@@ -46,15 +46,11 @@ class SkewedWall:
         return time.time() + self.skew
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def world(request, tmp_path_factory):
+@pytest.fixture(scope="module")
+def world(backend, tmp_path_factory):
     with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            srv = LiveServer.on_sqlite(tmp_path_factory.mktemp("srv"))
-        else:
-            url = stack.enter_context(fresh_pg_database())
-            create_admin(url)
-            srv = LiveServer(database_url=url)
+        url = stack.enter_context(server_database(backend, tmp_path_factory.mktemp("srv")))
+        srv = LiveServer(database_url=url)
         srv.start()
         admin = Api(srv.url)
         admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -72,7 +68,7 @@ def world(request, tmp_path_factory):
         loop = asyncio.new_event_loop()
         desks = loop.run_until_complete(open_all())
         try:
-            yield request.param, admin, event, desks, walls, loop
+            yield backend, admin, event, desks, walls, loop
         finally:
 
             async def close_all():

@@ -23,8 +23,8 @@ SIZE = (120, 40)
 
 
 @pytest.fixture
-def world(tmp_path):
-    w = make_tui_world(tmp_path)
+def world(tmp_path, server_database):
+    w = make_tui_world(tmp_path, server_database)
     yield w
     w.close()
 

@@ -157,9 +157,9 @@ def test_staff_see_results_but_not_the_form(tmp_path):
     asyncio.run(go())
 
 
-def test_a_draw_against_the_server_is_proposed_confirmed_and_redrawn(tmp_path):
+def test_a_draw_against_the_server_is_proposed_confirmed_and_redrawn(tmp_path, server_database):
     """The real thing: a server with five registered people (none checked in yet)."""
-    world = make_tui_world(tmp_path)
+    world = make_tui_world(tmp_path, server_database)
     names = {p["name"] for p in world.people}
 
     async def go():

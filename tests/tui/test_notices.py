@@ -274,10 +274,10 @@ def test_an_acknowledged_high_notice_does_not_ring_at_start(tmp_path):
     asyncio.run(go())
 
 
-def test_a_notice_sent_through_the_server_is_confirmed_and_does_not_ring_back_at_its_sender(tmp_path):
+def test_a_notice_sent_through_the_server_is_confirmed_and_does_not_ring_back_at_its_sender(tmp_path, server_database):
     """The real thing: the admin's desk sends a high-priority notice to everyone (themselves included) and
     acknowledges it; both go through the server and come back as live changes."""
-    world = make_tui_world(tmp_path)
+    world = make_tui_world(tmp_path, server_database)
 
     async def go():
         app = world.app()

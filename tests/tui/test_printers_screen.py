@@ -38,8 +38,8 @@ async def open_printers(pilot, app) -> PrintersScreen:
     return screen
 
 
-def test_scan_pair_another_printer_status_and_test_print(tmp_path):
-    world = make_tui_world(tmp_path)
+def test_scan_pair_another_printer_status_and_test_print(tmp_path, server_database):
+    world = make_tui_world(tmp_path, server_database)
     m110 = world.printers.device("phomemo-m110")
 
     async def go():
@@ -97,8 +97,8 @@ def test_scan_pair_another_printer_status_and_test_print(tmp_path):
         world.close()
 
 
-def test_a_failed_job_shows_why_retries_from_the_screen_and_discard_asks_first(tmp_path):
-    world = make_tui_world(tmp_path)
+def test_a_failed_job_shows_why_retries_from_the_screen_and_discard_asks_first(tmp_path, server_database):
+    world = make_tui_world(tmp_path, server_database)
     b1 = world.printers.device("niimbot-b1")
 
     async def go():
@@ -150,8 +150,8 @@ def test_a_failed_job_shows_why_retries_from_the_screen_and_discard_asks_first(t
         world.close()
 
 
-def test_no_bluetooth_is_a_sentence_and_a_network_printer_can_be_added(tmp_path):
-    world = make_tui_world(tmp_path)
+def test_no_bluetooth_is_a_sentence_and_a_network_printer_can_be_added(tmp_path, server_database):
+    world = make_tui_world(tmp_path, server_database)
 
     async def go():
         app = world.app(pair_printer=None)

@@ -451,11 +451,11 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
-def test_bookings_made_approved_and_checked_in_through_the_server(tmp_path):
+def test_bookings_made_approved_and_checked_in_through_the_server(tmp_path, server_database):
     """The admin's desk books tomorrow 10:00 in a free slot, is told of a clash with the server's booking
     and takes the nearest free slot, approves a request made on the REST API, and checks in to a booking
     that starts in five minutes; the server confirms each. Then a device's status is set and its history read."""
-    world = make_tui_world(tmp_path)
+    world = make_tui_world(tmp_path, server_database)
     api, event = world.api, world.event_id
 
     def add(**fields) -> dict:

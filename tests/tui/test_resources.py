@@ -247,9 +247,9 @@ def test_the_empty_screens_tell_an_organizer_to_press_plus(tmp_path):
 # -- the real thing -----------------------------------------------------------------------------------
 
 
-def organizer_world(tmp_path):
+def organizer_world(tmp_path, server_database):
     """The test world of tests/tui_support.py, its desk signed in as an organizer of the event."""
-    world = make_tui_world(tmp_path)
+    world = make_tui_world(tmp_path, server_database)
     email = "organizer@example.com"
     password = add_user(world.api, email, "organizer", world.event_id)
     station_id = "desk-organizer-1"
@@ -260,8 +260,8 @@ def organizer_world(tmp_path):
     return dataclasses.replace(world, token=token, config=config, directory=tmp_path / "organizer-desk")
 
 
-def test_an_organizer_adds_changes_and_deletes_rooms_through_the_server(tmp_path):
-    world = organizer_world(tmp_path)
+def test_an_organizer_adds_changes_and_deletes_rooms_through_the_server(tmp_path, server_database):
+    world = organizer_world(tmp_path, server_database)
     api, event = world.api, world.event_id
     made = api.post(f"/api/v1/events/{event}/resources", json={"kind": "room", "name": "Studio", "capacity": 8})
     assert made.status_code == 201, made.text

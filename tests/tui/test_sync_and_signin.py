@@ -35,8 +35,8 @@ async def open_sync(pilot, app) -> SyncScreen:
     return await until(pilot, lambda: isinstance(app.screen, SyncScreen) and app.screen, what="the Sync screen")
 
 
-def test_a_check_in_the_server_refuses_needs_attention_and_discarding_asks_first(tmp_path):
-    world = make_tui_world(tmp_path)
+def test_a_check_in_the_server_refuses_needs_attention_and_discarding_asks_first(tmp_path, server_database):
+    world = make_tui_world(tmp_path, server_database)
     kim = world.people[2]  # 김민준
 
     async def go():
@@ -98,8 +98,8 @@ def test_a_check_in_the_server_refuses_needs_attention_and_discarding_asks_first
         world.close()
 
 
-def test_offline_mid_shift_the_desk_queues_and_catches_up_when_the_server_is_back(tmp_path):
-    world = make_tui_world(tmp_path)
+def test_offline_mid_shift_the_desk_queues_and_catches_up_when_the_server_is_back(tmp_path, server_database):
+    world = make_tui_world(tmp_path, server_database)
     anna = world.people[0]
 
     async def go():
@@ -142,8 +142,8 @@ def test_offline_mid_shift_the_desk_queues_and_catches_up_when_the_server_is_bac
         world.close()
 
 
-def test_sign_in_shows_the_servers_words_keeps_the_fields_and_opens_the_desk(tmp_path):
-    world = make_tui_world(tmp_path)
+def test_sign_in_shows_the_servers_words_keeps_the_fields_and_opens_the_desk(tmp_path, server_database):
+    world = make_tui_world(tmp_path, server_database)
     other = make_event(world.api, name="Other Conf")
 
     async def type_into(pilot, app, field: str, text: str) -> None:
@@ -209,8 +209,8 @@ def test_sign_in_shows_the_servers_words_keeps_the_fields_and_opens_the_desk(tmp
         world.close()
 
 
-def test_a_desk_with_a_replica_opens_offline_when_the_server_is_down(tmp_path, monkeypatch):
-    world = make_tui_world(tmp_path)
+def test_a_desk_with_a_replica_opens_offline_when_the_server_is_down(tmp_path, server_database, monkeypatch):
+    world = make_tui_world(tmp_path, server_database)
 
     async def first_shift():
         # The desk worked once: its station file holds the replica.

@@ -1,4 +1,7 @@
-"""The SQLite group-commit writer: shared transactions without shared fate."""
+"""The SQLite group-commit writer: shared transactions without shared fate.
+
+SQLite only, whatever ``--database`` says: these are about the writer thread, its WAL and checkpointer, and
+the SQLite file another connection reads; PostgreSQL commits are covered through the server tests."""
 
 from __future__ import annotations
 

@@ -30,6 +30,7 @@ from focusdesk.domain.reservations import (
     day_bounds,
     describe,
     first_conflict,
+    first_too_close,
     nearest_free,
     occurrence_id,
     occurrences,
@@ -37,6 +38,7 @@ from focusdesk.domain.reservations import (
     parse_time,
     release_deadline,
     span_text,
+    too_close_error,
     transition,
     validate_device_status,
     validate_reservation,
@@ -808,6 +810,97 @@ def test_a_conflict_without_its_record_still_reads_well():
         err.message == "Studio A is booked Tue 24 Nov 10:00–11:00 by someone; nearest free slot Tue 24 Nov 11:00–12:00"
     )
     assert err.details["conflict"] == {"id": "bk-x"}
+
+
+# -- a larger buffer: which bookings it would leave too close ------------------------------------------------
+
+
+def test_no_pair_is_too_close_when_every_gap_keeps_the_buffer():
+    b = Booked("bk-b", A_END + 15 * MIN, A_END + HOUR)
+    assert first_too_close([A, b], 15 * MIN) is None
+    assert first_too_close([b, A], 0) is None
+    assert first_too_close([], 60 * MIN) is None
+    assert first_too_close([A], 240 * MIN) is None
+
+
+def test_the_first_pair_a_larger_buffer_would_leave_too_close_earlier_first():
+    b = Booked("bk-b", A_END + 5 * MIN, A_END + HOUR)
+    c = Booked("bk-c", A_END + 2 * HOUR, A_END + 3 * HOUR)
+    assert first_too_close([c, b, A], 15 * MIN) == (A, b)
+    assert first_too_close([c, b, A], 5 * MIN) is None  # touching once the buffer is kept
+    # a long booking reaching past a short one clashes with what follows both
+    long = Booked("bk-0", A_START - HOUR, A_END + 30 * MIN)
+    assert first_too_close([A, long, c], 0) == (long, A)
+
+
+def test_too_close_is_first_conflict_for_every_pair():
+    buffer = 25 * MIN  # the gaps are 20 min
+    bookings = [Booked(f"bk-{i}", A_START + i * 50 * MIN, A_START + i * 50 * MIN + 30 * MIN) for i in range(4)]
+    pair = first_too_close(bookings, buffer)
+    assert pair == (bookings[0], bookings[1])
+    assert first_conflict([pair[0]], pair[1].start, pair[1].end, buffer) is pair[0]
+    spaced = [Booked(b.id, b.start + i * 10 * MIN, b.end + i * 10 * MIN) for i, b in enumerate(bookings)]
+    assert first_too_close(spaced, buffer) is None
+    assert all(first_conflict([x], y.start, y.end, buffer) is None for x, y in itertools.combinations(spaced, 2))
+
+
+def test_a_fixed_booking_keeps_its_own_hold_and_two_fixed_ones_are_never_reported():
+    finished = Booked("bk-old", A_START - 2 * HOUR, A_START - HOUR)
+    soon = Booked("bk-soon", A_START - HOUR + 5 * MIN, A_START)
+    # held only until its end: 5 min later is fine whatever the new buffer
+    assert first_too_close([soon], 30 * MIN, fixed=[(finished, finished.end)]) is None
+    # held 10 min past its end: the booking 5 min after it is too close, named earlier first
+    assert first_too_close([soon], 0, fixed=[(finished, finished.end + 10 * MIN)]) == (finished, soon)
+    # the moving booking's new buffer reaches a fixed one that starts after it
+    later = Booked("bk-later", A_START + 10 * MIN, A_END)
+    assert first_too_close([soon], 15 * MIN, fixed=[(later, later.end)]) == (soon, later)
+    # two fixed bookings that overlap (old data) are not this change's business
+    twin = Booked("bk-twin", finished.start + 10 * MIN, finished.end)
+    assert first_too_close([A], 0, fixed=[(finished, finished.end), (twin, twin.end)]) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 40), st.integers(1, 8), st.booleans(), st.integers(0, 4)), max_size=10),
+    st.sampled_from([0, 15, 30, 60]),
+)
+def test_too_close_finds_a_pair_exactly_when_two_held_spans_overlap(spans, buffer_min):
+    buffer = buffer_min * MIN
+    moving, fixed = [], []
+    for i, (start_q, length_q, moves, extra_q) in enumerate(spans):
+        booking = Booked(f"bk-{i:02d}", start_q * QUARTER, (start_q + length_q) * QUARTER)
+        if moves:
+            moving.append(booking)
+        else:
+            fixed.append((booking, booking.end + extra_q * QUARTER))
+    held = [(b, b.end + buffer, True) for b in moving] + [(b, h, False) for b, h in fixed]
+    overlapping = {
+        frozenset((x.id, y.id))
+        for (x, hx, mx), (y, hy, my) in itertools.combinations(held, 2)
+        if (mx or my) and x.start < hy and y.start < hx
+    }
+    pair = first_too_close(moving, buffer, fixed=fixed)
+    if not overlapping:
+        assert pair is None
+    else:
+        assert pair is not None and frozenset((pair[0].id, pair[1].id)) in overlapping
+        assert (pair[0].start, pair[0].id) <= (pair[1].start, pair[1].id)
+
+
+def test_a_larger_buffer_is_refused_naming_both_bookings():
+    ann = rec("bk-ann", A_START, A_END, COMPLETED, holder="Ann")
+    bob = rec("bk-bob", A_END + 5 * MIN, A_END + HOUR, holder="Bob")
+    first, second = booked_from([ann, bob])
+    err = too_close_error({**STUDIO, "name": "Board room"}, 15, (first, second), BERLIN)
+    assert err.code == "reservation_conflict"
+    assert err.message == (
+        "a 15-minute buffer would leave Board room booked by Ann Tue 24 Nov 10:00–11:00 and by Bob "
+        "Tue 24 Nov 11:05–12:00 too close; move or cancel one first"
+    )
+    assert err.details == {"conflict": ann, "conflict_with": bob}
+    bare = too_close_error(STUDIO, 30, (Booked("x", A_START, A_END), Booked("y", A_END, A_END + HOUR)), BERLIN)
+    assert "booked by someone Tue 24 Nov 10:00–11:00 and by someone" in bare.message
+    assert bare.details == {"conflict": {"id": "x"}, "conflict_with": {"id": "y"}}
 
 
 # -- property: bookings made through the rules never overlap -----------------------------------------------------

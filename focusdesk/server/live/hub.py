@@ -14,6 +14,7 @@ A feed only tracks order while someone follows it; its first subscriber's catch-
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -26,6 +27,7 @@ from focusdesk.domain.live import CLOSE_REPLACED, CLOSE_UNAUTHORIZED
 from focusdesk.domain.roles import Principal
 from focusdesk.server.db import Database
 from focusdesk.server.live.connection import LiveConnection, Subscription
+from focusdesk.server.loops import call_on_loop
 from focusdesk.server.schema import scope_head
 from focusdesk.server.store.changelog import Change, read_changes
 from focusdesk.server.store.notices import audience_of, for_viewer, hidden, visible
@@ -69,6 +71,8 @@ class Feed:
         self.scope = scope
         self.head: int | None = None  # last seq delivered; None until a subscriber's read fixes it
         self.pending: dict[int, str | PrivateFrame] = {}
+        self.known = 0  # the highest seq known to be committed (fills read up to it)
+        self._hurry = asyncio.Event()
         self.subscribers: set[Subscription] = set()
         self._filling: asyncio.Task | None = None
 
@@ -96,6 +100,8 @@ class Feed:
                     sub.offer(s, frame)
         self.head = seq
         self._drain()
+        if self.known > self.head:
+            self.reconcile(self.known)  # another instance committed while the read ran
 
     def _drain(self) -> None:
         head = self.head
@@ -123,12 +129,20 @@ class Feed:
                 self._fill(self.hub.gap_wait_s if wait is None else wait), name=f"live-fill-{self.scope}"
             )
 
-    async def _fill(self, wait: float, upto: int | None = None) -> None:
-        """Read the missing changes from the log once a gap has lasted ``wait`` seconds."""
-        await asyncio.sleep(wait)
+    async def _fill(self, wait: float) -> None:
+        """Read the missing changes from the log once a gap has lasted ``wait`` seconds, and up to the
+        newest head known to exist (``known``: from a reconcile or another instance's poke).
+
+        The wait is cut short when such a head arrives: the gap is then known to be committed, not
+        merely a concurrent transaction announcing itself a little later.
+        """
+        if wait > 0:
+            self._hurry.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hurry.wait(), wait)
         while self.subscribers and self.head is not None:
-            target = min(self.pending) - 1 if self.pending else upto
-            if target is None or target <= self.head:
+            target = min(self.pending) - 1 if self.pending else self.known
+            if target <= self.head:
                 return
             self.hub.gap_fills += 1
             changes = await self.hub.db.read(
@@ -139,13 +153,18 @@ class Feed:
             self.offer(changes)
 
     def reconcile(self, db_head: int) -> None:
-        """The database is at ``db_head``: fetch anything published here that never arrived."""
-        if self.head is not None and db_head > self.head and (self._filling is None or self._filling.done()):
-            self._filling = asyncio.get_running_loop().create_task(self._fill(0, db_head))
+        """``db_head`` is committed (the database says so, or the instance that wrote it): fetch anything
+        up to it that has not arrived here. A fill already under way reads on up to the new head."""
+        if db_head > self.known:
+            self.known = db_head
+            self._hurry.set()
+        if self.head is not None and self.known > self.head and (self._filling is None or self._filling.done()):
+            self._filling = asyncio.get_running_loop().create_task(self._fill(0), name=f"live-fill-{self.scope}")
 
     def reset(self) -> None:
         """Nobody follows this scope any more: forget the order; the next subscriber re-establishes it."""
         self.head = None
+        self.known = 0
         self.pending.clear()
         if self._filling is not None:
             self._filling.cancel()
@@ -211,17 +230,7 @@ class Hub:
 
     def publish_threadsafe(self, changes: list[Change]) -> None:
         """The database's publisher: may be called from the writer thread or from the loop."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            self.publish(changes)
-        else:
-            loop.call_soon_threadsafe(self.publish, changes)
+        call_on_loop(self._loop, self.publish, changes)
 
     def publish(self, changes: list[Change]) -> None:
         self.published += len(changes)
@@ -232,6 +241,13 @@ class Hub:
             feed = self.feeds.get(scope)
             if feed is not None:
                 feed.offer(items)
+
+    def poke(self, heads: dict[str, int]) -> None:
+        """Another instance committed up to these heads: followed scopes read what they miss from the log."""
+        for scope, head in heads.items():
+            feed = self.feeds.get(scope)
+            if feed is not None:
+                feed.reconcile(head)
 
     # -- connections -----------------------------------------------------------------------------
 
@@ -376,15 +392,19 @@ class Hub:
             if feed is not None:
                 feed.reconcile(head)
 
-    async def heartbeat(self) -> None:
-        """Reconcile, re-check tokens, then tell every station the heads of what it follows."""
-        await self.reconcile()
+    async def revalidate(self) -> None:
+        """Close the connections whose sign-in is no longer valid (revoked, expired, role taken away)."""
         if self._revalidate is not None and self.connections:
             verdicts = await self._revalidate({c.token for c in self.connections})
             for conn in list(self.connections):
                 reason = verdicts.get(conn.token)
                 if reason:
                     conn.close(CLOSE_UNAUTHORIZED, reason)
+
+    async def heartbeat(self) -> None:
+        """Reconcile, re-check tokens, then tell every station the heads of what it follows."""
+        await self.reconcile()
+        await self.revalidate()
         now = time.time()
         for conn in list(self.connections):
             heads = {scope: sub.cursor for scope, sub in conn.subscriptions.items() if not sub.syncing}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from functools import partial
 
@@ -50,8 +51,11 @@ def _user_out(user_id: int, email: str, display_name: str, grants: tuple[Grant, 
 async def login(body: LoginIn, request: Request, state: ServerState = Depends(get_state)):
     """Exchange email and password for a bearer token (bound to the desk when `station_id` is given)."""
     email = normalise_email(body.email)
+    # The throttle's key for the address: a digest, so failed addresses are not passed around between
+    # instances (server/fanout.py) or kept in memory as typed.
+    email_key = hashlib.sha256(email.encode()).hexdigest()[:32]
     client = request.client.host if request.client else "unknown"
-    for window, key in ((state.login_by_email, email), (state.login_by_ip, client)):
+    for window, key in ((state.login_by_email, email_key), (state.login_by_ip, client)):
         wait = window.retry_after(key)
         if wait is not None:
             raise ApiError(
@@ -63,12 +67,11 @@ async def login(body: LoginIn, request: Request, state: ServerState = Depends(ge
     stored = user["password_hash"] if user else DUMMY_HASH
     ok = await asyncio.to_thread(verify_password, body.password, stored)
     if user is None or not ok:
-        state.login_by_email.fail(email)
-        state.login_by_ip.fail(client)
+        state.login_failed(email_key, client)
         raise ApiError("bad_credentials", "Wrong email or password.")
     if user["disabled"]:
         raise ApiError("token_disabled", "This account is disabled; ask an admin.")
-    state.login_by_email.clear(email)
+    state.login_by_email.clear(email_key)
     now = time.time()
 
     def work(conn: Connection) -> dict:
@@ -96,7 +99,7 @@ async def login(body: LoginIn, request: Request, state: ServerState = Depends(ge
 async def logout(principal: Principal = Depends(authenticated), state: ServerState = Depends(get_state)):
     """Revoke the token this request was made with."""
     await state.db.write(partial(accounts.revoke_token, token_id=principal.token_id, now=time.time()))
-    state.tokens.clear()
+    state.tokens_revoked()
     state.hub.close_where(lambda c: c.principal.token_id == principal.token_id, CLOSE_UNAUTHORIZED, "signed out")
     return Response(status_code=204)
 
@@ -161,7 +164,7 @@ async def revoke_station(
     """Sign a desk out everywhere (a lost or stolen laptop): all its tokens stop working."""
     ensure(principal, STATIONS_MANAGE)
     count = await state.db.write(partial(accounts.revoke_station_tokens, station_id=station_id, now=time.time()))
-    state.tokens.clear()
+    state.tokens_revoked()
     state.hub.close_where(
         lambda c: station_id in (c.station_id, c.principal.station_id),
         CLOSE_UNAUTHORIZED,

@@ -16,10 +16,13 @@ router = APIRouter(tags=["health"])
 async def health(state: ServerState = Depends(get_state)):
     """Liveness and database reachability, for load balancers and the desks' status bar."""
     db_ok = await state.db.aping()
+    fanout = state.fanout
     body = {
         "status": "ok" if db_ok else "degraded",
         "version": __version__,
         "database": "ok" if db_ok else "unreachable",
+        "redis": "off" if fanout is None else "ok" if fanout.connected else "unavailable",
+        "instance": state.instance_id,
     }
     return JSONResponse(body, status_code=200 if db_ok else 503)
 

@@ -145,8 +145,8 @@ class _Batch:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def flush(self) -> list[list[Change]]:
-        """Write everything; returns the changes made for each payload, by payload index."""
+    def write_rows(self) -> None:
+        """Write the attendees and check-in facts the batch changed."""
         conn = self.conn
         if self.new_ids:
             conn.execute(insert(attendees), [self.attendees[i] for i in sorted(self.new_ids)])
@@ -154,6 +154,15 @@ class _Batch:
         if updated:
             _UPDATE_CHECKIN_STATE.many(conn, [_state_params(self.attendees[i]) for i in sorted(updated)])
         _INSERT_FACT.many(conn, self.fact_rows)
+
+    def append_log(self) -> list[list[Change]]:
+        """Append the batch's changes to the log; returns them for each payload, by payload index.
+
+        Done last in the transaction: taking the next seqs locks the scope's head row until COMMIT, and
+        on PostgreSQL every other writer of the scope (this instance's next group, other instances)
+        waits on that lock — the less work after it, the shorter they wait.
+        """
+        conn = self.conn
         per_payload: list[list[Change]] = [[] for _ in range(self.payload_index + 1)]
         for scope, entries in self.entries.items():
             owners = self.entry_owner[scope]
@@ -165,11 +174,17 @@ class _Batch:
 
 # -- hot-path statements (see prepared.py) -----------------------------------------------------------
 
+# On PostgreSQL, where several transactions (and instances) apply commands at once, the rows a batch
+# decides on are locked as they are read — the desks' rows, then attendees — each in id order, so two
+# batches never deadlock and never decide on the same attendee from the same stale state (SQLite has one
+# writer and ignores FOR UPDATE).
 _ATTENDEES_WITH_EVENT = PreparedIn(
     lambda ids: (
         select(attendees, events.c.status.label("ev_status"), events.c.timezone.label("ev_timezone"))
         .join(events, events.c.id == attendees.c.event_id)
         .where(attendees.c.id.in_(ids))
+        .order_by(attendees.c.id)
+        .with_for_update(of=attendees)
     )
 )
 _FACTS_OF = PreparedIn(
@@ -197,7 +212,12 @@ _FACT_COLUMNS = (
 )
 _INSERT_FACT = Prepared(insert(checkins).values({c: bindparam(c) for c in _FACT_COLUMNS}))
 _STATIONS = PreparedIn(
-    lambda ids: select(stations.c.id, stations.c.last_cmd_seq, stations.c.name).where(stations.c.id.in_(ids))
+    lambda ids: (
+        select(stations.c.id, stations.c.last_cmd_seq, stations.c.name)
+        .where(stations.c.id.in_(ids))
+        .order_by(stations.c.id)
+        .with_for_update()
+    )
 )
 _STORED_RESULTS = PreparedIn(
     lambda seqs: select(command_results.c.cmd_seq, command_results.c.result).where(
@@ -680,10 +700,11 @@ def apply_batches(
         outcomes.append(BatchOutcome(results=results, last_cmd_seq=watermarks[sid]))
 
     batch.payload_index = len(payloads) - 1
-    per_payload = batch.flush()
+    batch.write_rows()
     if result_rows:
         _INSERT_RESULT.many(conn, result_rows)
         _UPDATE_WATERMARK.many(conn, [{"b_id": sid, "b_last": last, "b_seen": now} for sid, last in watermarks.items()])
+    per_payload = batch.append_log()
     for outcome, changes in zip(outcomes, per_payload, strict=True):
         outcome.changes = changes
     return outcomes

@@ -7,21 +7,29 @@ Desks check their replica with the same domain rules first, but only this module
 
 Every change is one ``resource.updated`` / ``resource.deleted`` / ``reservation.updated`` entry in the
 event's change log with the record's new ``rev``, so desks keep the newest whichever way they hear of it.
+
+Belt and braces on PostgreSQL: each booking row keeps ``hold_until`` (its end plus the resource's buffer)
+and an exclusion constraint refuses two active bookings of a resource whose ``[start, hold_until)``
+overlap, whoever writes them (another program, a hand-made fix, a bug here). A booking written here
+under the lock never meets it: ``hold_until`` is never more than end + the current buffer (a booking
+finished long ago may keep an older one, which lies before any booking that can still be made), so the
+database is never stricter than the rule; a refusal from it is turned into the rule's own answer.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, not_, or_, select, update
 
 from focusdesk.domain import reservations as rule
 from focusdesk.domain.attendees import check_id
 from focusdesk.domain.errors import DomainError, FieldProblem, ValidationFailed, unknown_fields
 from focusdesk.domain.timeutil import from_iso, local_hhmm, to_iso
-from focusdesk.server.schema import attendees, device_status_history, reservations, resources
+from focusdesk.server.schema import attendees, device_status_history, events, reservations, resources
 from focusdesk.server.store.prepared import Prepared, PreparedIn
 
 Entry = tuple[str, str, object]
@@ -197,6 +205,7 @@ _RECORD_COLUMNS = (
     "reason",
     "rev",
     "updated_at",
+    "hold_until",
 )
 _INSERT_RESERVATION = Prepared(insert(reservations).values({c: bindparam(c) for c in _RECORD_COLUMNS}))
 
@@ -221,6 +230,39 @@ def _refuse_taken_name(conn: Connection, event_id: int, name: str, resource_id: 
     ).first()
     if clash is not None:
         raise DomainError("duplicate_resource", f"there is already a resource called {clash.name}")
+
+
+# SQLSTATE exclusion_violation: PostgreSQL refused an overlapping booking (ex_reservations_resource_id_hold).
+_EXCLUSION_VIOLATION = "23P01"
+
+
+class _DatabaseRefusedOverlap(Exception):
+    """The exclusion constraint refused a reservation write (its savepoint is rolled back)."""
+
+
+def _is_exclusion_violation(exc: BaseException) -> bool:
+    # Prepared statements raise the driver's error as it is; conn.execute wraps it in IntegrityError.
+    for err in (exc, getattr(exc, "orig", None), exc.__cause__):
+        if err is not None and (getattr(err, "sqlstate", None) or getattr(err, "pgcode", None)) == _EXCLUSION_VIOLATION:
+            return True
+    return False
+
+
+@contextmanager
+def _overlap_guard(conn: Connection) -> Iterator[None]:
+    """Run a reservation write so that PostgreSQL refusing an overlap fails only that write: in a
+    savepoint (the transaction, and the group commit around it, goes on), raising _DatabaseRefusedOverlap
+    for the caller to answer as the rule would. SQLite has no such constraint: nothing to guard."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    try:
+        with conn.begin_nested():
+            yield
+    except Exception as exc:
+        if _is_exclusion_violation(exc):
+            raise _DatabaseRefusedOverlap from exc
+        raise
 
 
 def _resource_updated(conn: Connection, resource_id: str) -> tuple[dict[str, Any], Entry]:
@@ -344,11 +386,57 @@ def change_resource(
     if "name" in fields:
         _refuse_taken_name(conn, event_id, fields["name"], resource_id)
         fields["name_key"] = fields["name"].casefold()
+    if "buffer_min" in fields and fields["buffer_min"] != resource["buffer_min"]:
+        _rehold(conn, event_id, resource, fields["buffer_min"], now)
     conn.execute(
         update(resources).where(resources.c.id == resource_id).values(rev=resources.c.rev + 1, updated_at=now, **fields)
     )
     record, entry = _resource_updated(conn, resource_id)
     return {"status": "applied", "resource": record, "message": f"{record['name']} changed"}, [entry]
+
+
+def _rehold(conn: Connection, event_id: int, resource: dict[str, Any], buffer_min: int, now: float) -> None:
+    """The resource's buffer becomes ``buffer_min``: its bookings' ``hold_until`` follow — those the buffer
+    still matters for: not finished yet (their status may still change), or finished less than the larger
+    buffer (plus the grace a new booking may start in the past) ago. Older finished ones keep theirs: it
+    lies before any booking that can still be made, so it refuses nothing the rule allows.
+
+    A larger buffer is refused, naming the first two bookings it would leave too close, unless every pair
+    still fits — checked with the rule, exactly as the database will see the rows once they are changed.
+    A smaller one always fits (every hold only shrinks). The caller holds the resource's row lock, so no
+    booking of it is being decided meanwhile.
+    """
+    old_s, new_s = resource["buffer_min"] * 60.0, buffer_min * 60.0
+    active = and_(reservations.c.resource_id == resource["id"], reservations.c.status.in_(_ACTIVE))
+    reach = max(old_s, new_s) + rule.PAST_GRACE_S
+    reached = and_(active, or_(reservations.c.status != rule.COMPLETED, reservations.c.end + reach > now))
+    new_hold = reservations.c.end + new_s
+    if new_s < old_s:
+        conn.execute(
+            update(reservations).where(reached, reservations.c.hold_until > new_hold).values(hold_until=new_hold)
+        )
+        return
+    rows = conn.execute(select(reservations).where(reached)).mappings().all()
+    if not rows:
+        return
+    moving = [rule.Booked(r["id"], r["start"], r["end"], reservation_record(r)) for r in rows]
+    earliest = min(b.start for b in moving)
+    kept = conn.execute(select(reservations).where(active, not_(reached), reservations.c.hold_until > earliest))
+    fixed = [
+        (rule.Booked(r["id"], r["start"], r["end"], reservation_record(r)), r["hold_until"]) for r in kept.mappings()
+    ]
+    pair = rule.first_too_close(moving, new_s, fixed=fixed)
+    if pair is not None:
+        tz = conn.execute(select(events.c.timezone).where(events.c.id == event_id)).scalar_one()
+        raise rule.too_close_error(resource, buffer_min, pair, tz)
+    try:
+        with _overlap_guard(conn):
+            conn.execute(update(reservations).where(reached).values(hold_until=new_hold))
+    except _DatabaseRefusedOverlap:  # a booking written just now without the resource's lock
+        raise DomainError(
+            "reservation_conflict",
+            f"{resource['name']} was just booked close to another booking; look at its bookings and try again",
+        ) from None
 
 
 # -- reservations ------------------------------------------------------------------------------------
@@ -435,7 +523,26 @@ def create_reservations(
         for index, start, end in plan.kept
     ]
     skipped = [s.to_dict() for s in plan.skipped]
-    _INSERT_RESERVATION.many(conn, [_row_of(r) for r in made])
+    rows = [_row_of(r) for r in made]
+    for row in rows:
+        row["hold_until"] = row["end"] + buffer_s
+    try:
+        with _overlap_guard(conn):
+            _INSERT_RESERVATION.many(conn, rows)
+    except _DatabaseRefusedOverlap:
+        # Someone wrote a booking of this resource without its lock and PostgreSQL refused ours. Decide
+        # again with what is there now: the rule's own refusal, naming the booking and the nearest free slot.
+        reach = rule.SEARCH_HORIZON_DAYS * 86400 + buffer_s
+        booked = _booked(conn, resource["id"], low - reach, high + reach)
+        try:
+            rule.plan_booking(resource, slots, booked, tz, skip_conflicts=False, now=now)
+        except DomainError as exc:
+            raise DomainError(exc.code, f"that slot was just taken; {exc.message}", details=exc.details) from None
+        raise DomainError(
+            "reservation_conflict",
+            f"that slot was just taken; {resource['name']} is held by another booking there now — "
+            "look at its bookings and choose another time",
+        ) from None
     entries: list[Entry] = [("reservation.updated", r["id"], {"reservation": r}) for r in made]
     first = made[0]
     what = rule.describe(first, resource["name"], tz)
@@ -478,15 +585,28 @@ def change_reservation(
     before = reservation_record(row)
     resource = _resource(conn, event_id, before["resource_id"])
     after = rule.transition(before, command, now=now, resource=resource, tz_name=tz, actor=actor[:254], reason=reason)
-    answer, entries = _save(conn, before, after, now)
+    try:
+        with _overlap_guard(conn):
+            answer, entries = _save(conn, before, after, now, held=row["hold_until"], buffer_min=resource["buffer_min"])
+    except _DatabaseRefusedOverlap:
+        raise DomainError(
+            "reservation_conflict",
+            f"that slot was just taken; {rule.describe(before, resource['name'], tz)} overlaps another booking"
+            " there now — look at its bookings again",
+        ) from None
     entries.extend(_follow_device(conn, resource, after["status"], actor=actor, now=now))
     answer["message"] = f"{rule.describe(after, resource['name'], tz)}: {rule.TRANSITIONS[command][2]}"
     return answer, entries
 
 
-def _save(conn: Connection, before: dict[str, Any], after: dict[str, Any], now: float) -> tuple[dict, list[Entry]]:
+def _save(
+    conn: Connection, before: dict[str, Any], after: dict[str, Any], now: float, *, held: float, buffer_min: int
+) -> tuple[dict, list[Entry]]:
+    """Write a booking's new state. Its hold follows its end (an early finish frees the rest) but never
+    grows: a status change takes no room the booking did not hold already."""
     after = {**after, "rev": before["rev"] + 1, "updated_at": to_iso(now)}
     row = _row_of(after)
+    row["hold_until"] = min(held, row["end"] + buffer_min * 60.0)
     conn.execute(update(reservations).where(reservations.c.id == after["id"]).values(**row))
     return {"status": "applied", "reservation": after}, [("reservation.updated", after["id"], {"reservation": after})]
 
@@ -550,7 +670,7 @@ def sweep(conn: Connection, now: float, tz_of: Mapping[int, str]) -> dict[int, l
                 "decided_by": "FocusDesk",
                 "reason": "nobody approved it in time",
             }
-        _answer, entries = _save(conn, before, after, now)
+        _answer, entries = _save(conn, before, after, now, held=row["hold_until"], buffer_min=resource["buffer_min"])
         entries.extend(_follow_device(conn, resource, after["status"], actor="FocusDesk", now=now))
         out.setdefault(row["event_id"], []).extend(entries)
     for event_id, entries in _send_reminders(conn, now, tz_of).items():
