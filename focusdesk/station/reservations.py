@@ -551,10 +551,29 @@ class ReservationBook:
             )
         if "name" in valid:
             self._refuse_taken_name(valid["name"], resource_id)
+        if valid.get("buffer_min", 0) > (current.get("buffer_min") or 0):
+            self._refuse_too_close(resources, current, valid["buffer_min"])
         self._queue("resource_update", {"resource_id": resource_id, "fields": valid}, current["name"])
         after = self.resource(resource_id)
         assert after is not None
         return after
+
+    def _refuse_too_close(
+        self, resources: dict[str, dict[str, Any]], resource: dict[str, Any], buffer_min: int
+    ) -> None:
+        """Refuse a larger buffer that bookings this desk can see would not leave room for, as the server
+        would (it also weighs finished bookings whose hold this desk does not know: it has the last word)."""
+        station = self.station
+        reach = buffer_min * 60 + rules.PAST_GRACE_S
+        now = station.server_now()
+        booked = [
+            b
+            for b in _active(self._booking_view(resources, resource_id=resource["id"]).values(), resource["id"])
+            if b.record.get("status") != rules.COMPLETED or b.end + reach > now
+        ]
+        pair = rules.first_too_close(booked, buffer_min * 60)
+        if pair is not None:
+            raise rules.too_close_error(resource, buffer_min, pair, station.timezone())
 
     def delete_resource(self, resource_id: str) -> None:
         """Delete a resource (organizers); refused while it has bookings still to come."""

@@ -71,6 +71,12 @@ def test_desks_converge_after_the_server_is_killed_under_live_load(server_databa
                 consumers.append(asyncio.create_task(consume(c, m)))
             thread = threading.Thread(target=drive)
             thread.start()
+            # Every desk is connected before the kill (on a loaded machine 0.6 s was not always enough),
+            # and some check-ins have flowed.
+            deadline = asyncio.get_running_loop().time() + 30
+            while not all(c.stats.connects >= 1 for c in clients):
+                assert asyncio.get_running_loop().time() < deadline, "the desks never connected"
+                await asyncio.sleep(0.05)
             await asyncio.sleep(0.6)
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()

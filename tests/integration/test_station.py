@@ -265,7 +265,11 @@ def test_live_desks_see_each_other_and_a_crashed_desk_resends_what_it_queued(ven
         west = await sign_in_desk(server.url, tmp_path, event["id"], "West", live=True)
         for desk in (east, west):
             desk.sync.start()
-        await wait_for(lambda: west.station.get(anna) is not None, "west's first snapshot")
+        # Both desks hold the event before east acts (a desk checks in only people its replica knows).
+        await wait_for(
+            lambda: west.station.get(anna) is not None and east.station.get(anna) is not None,
+            "both desks' first snapshot",
+        )
         east.station.check_in(anna)
         await wait_for(lambda: west.station.get(anna).checked_in, "east's check-in to reach west")
         assert west.station.counts().checked_in == 1

@@ -622,3 +622,20 @@ def test_a_calendar_name_with_a_line_break_still_makes_a_valid_file():
     (event,) = calendar.walk("VEVENT")
     assert str(event["SUMMARY"]) == "Studio A — Ana"
     assert str(event["DESCRIPTION"]) == "bring the adapter\nand the cable"  # a text value keeps its lines
+
+
+def test_a_larger_buffer_the_bookings_leave_no_room_for_is_refused_on_the_desk(open_desk):
+    desk = open_desk("organizer")
+    # Ben has Studio A 10:00–11:00; a booking at 11:20 fits a 10-minute buffer, not a 30-minute one.
+    desk.reservations.create("studio-a", "Ana Silva", at("11:20"), at("12:00"))
+    before = queued(desk)
+    with pytest.raises(DomainError) as refused:
+        desk.reservations.update_resource("studio-a", buffer_min=30)
+    error = refused.value
+    assert error.code == "reservation_conflict"
+    assert "Ben Okafor" in error.message and "Ana Silva" in error.message and "too close" in error.message
+    assert queued(desk) == before  # nothing more was queued
+    assert desk.reservations.resource("studio-a").buffer_min == 10
+    # 20 minutes still fits, and a smaller buffer always does.
+    assert desk.reservations.update_resource("studio-a", buffer_min=20).buffer_min == 20
+    assert desk.reservations.update_resource("studio-a", buffer_min=0).buffer_min == 0
