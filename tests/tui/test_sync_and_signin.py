@@ -237,7 +237,13 @@ def test_a_desk_with_a_replica_opens_offline_when_the_server_is_down(tmp_path, s
                 assert app.desk.station.counts().registered == 5
                 await pilot.press("f3")
                 await until(pilot, lambda: isinstance(app.screen, SyncScreen), what="the Sync screen")
-                await until(pilot, lambda: "Offline" in sync_summary(app), timeout=15, what="offline")
+                # The summary is redrawn as the status settles: wait for the offline state and its row.
+                await until(
+                    pilot,
+                    lambda: "Offline" in sync_summary(app) and "Last sync" in sync_summary(app),
+                    timeout=15,
+                    what="offline, with the last sync",
+                )
                 (last_sync,) = [line for line in sync_summary(app).splitlines() if "Last sync" in line]
                 assert "s ago" in last_sync  # how old the list is, from the last run — not "never"
                 await pilot.press("ctrl+q")
