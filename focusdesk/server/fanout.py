@@ -198,8 +198,14 @@ class RedisFanout:
                     self._outage_logged = False
                 self._reachable.set()
                 attempt = 0
-                # Whatever was announced while we were not listening is in the log: look now.
-                await self._on_reconnect()
+                # Whatever was announced while we were not listening is in the log: look now. (If the
+                # database cannot answer, the hub's periodic reconcile looks again; keep listening.)
+                try:
+                    await self._on_reconnect()
+                except Exception:
+                    log.warning(
+                        "catching up after (re)joining Redis failed; the periodic reconcile will", exc_info=True
+                    )
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None and message.get("type") == "message":

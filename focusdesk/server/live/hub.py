@@ -136,7 +136,8 @@ class Feed:
         The wait is cut short when such a head arrives: the gap is then known to be committed, not
         merely a concurrent transaction announcing itself a little later.
         """
-        if wait > 0:
+        gap_known_committed = bool(self.pending) and self.known >= min(self.pending) - 1
+        if wait > 0 and not gap_known_committed:
             self._hurry.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._hurry.wait(), wait)
