@@ -873,6 +873,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def report_health(servers: Servers, name_instances: bool) -> list[dict]:
+    """Each started server's /health answer, said once per server (with its instance id and Redis)."""
+    healths = []
+    for pid, port, log in zip(servers.pids, servers.ports, servers.logs, strict=True):
+        h = health(port)
+        healths.append(h)
+        extra = f", instance {h.get('instance', '?')}, redis {h.get('redis', '?')}" if name_instances else ""
+        say(f"server pid {pid} healthy on http://{HOST}:{port} (log: {log}{extra})")
+    return healths
+
+
 def check_instance_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """--instances, --database and --redis together (shared with fanout.py); sets ``args.dialect``."""
     if args.instances < 1:
@@ -923,16 +934,7 @@ def run_one(args, url: str, instances: int, redis_url: str | None, workdir: Path
         seeded = seed(url, args.attendees)
         say(f"  event {seeded.event_id} seeded in {time.perf_counter() - t:.1f} s")
         servers = start_servers(url, instances, workdir, redis_url, args.port)
-        healths = []
-        for pid, port, log in zip(servers.pids, servers.ports, servers.logs, strict=True):
-            h = health(port)
-            healths.append(h)
-            extra = (
-                f", instance {h.get('instance', '?')}, redis {h.get('redis', '?')}"
-                if instances > 1 or redis_url
-                else ""
-            )
-            say(f"server pid {pid} healthy on http://{HOST}:{port} (log: {log}{extra})")
+        healths = report_health(servers, instances > 1 or bool(redis_url))
         run, loop_name = run_async(drive(args, seeded, servers))
         say(f"load generator event loop: {loop_name}")
         codes = stop_servers(servers)

@@ -81,10 +81,10 @@ from checkins import (  # noqa: E402 - after the path set-up above
     check_instance_args,
     dialect_of,
     fresh_database,
-    health,
     kill_servers,
     machine_cpu_ticks,
     percentile,
+    report_health,
     safe_url,
     say,
     seed,
@@ -649,15 +649,7 @@ def run_all(args, url: str, instances: int, redis_url: str | None, workdir: Path
     timer: dict | None = None
     healths = []
     try:
-        for pid, port, log in zip(servers.pids, servers.ports, servers.logs, strict=True):
-            h = health(port)
-            healths.append(h)
-            extra = (
-                f", instance {h.get('instance', '?')}, redis {h.get('redis', '?')}"
-                if instances > 1 or redis_url
-                else ""
-            )
-            say(f"server pid {pid} healthy on http://{HOST}:{port} (log: {log}{extra})")
+        healths = report_health(servers, instances > 1 or bool(redis_url))
         port0 = servers.ports[0]  # every command goes to instance 0
         driver = Api(port0)
         driver.login(desk="Bench driver")
