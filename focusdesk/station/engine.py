@@ -201,6 +201,23 @@ class Station:
         """Tell the screens that ``touched`` changed (room, notice and draw books call this)."""
         self._notify(touched)
 
+    def queue_event_command(
+        self, command: str, args: dict[str, Any], label: str, *, device_time: float | None = None
+    ) -> None:
+        """Queue a command about the event rather than one attendee (rooms, notices, bookings), in one
+        local transaction; the caller says what changed on screen."""
+        with self.db.tx() as conn:
+            outbox.append(
+                conn,
+                command,
+                {"event_id": self.event_id, **args},
+                device_time=self.clock.now() if device_time is None else device_time,
+                now=self._wall(),
+                event_id=self.event_id,
+                attendee_id=None,
+                label=label,
+            )
+
     def notify_rooms(self) -> None:
         self._notify(Touched(rooms=True))
 

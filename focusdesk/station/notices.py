@@ -17,7 +17,6 @@ from focusdesk.domain.errors import DomainError
 from focusdesk.domain.notices import Audience, addressed_to, validate_notice
 from focusdesk.domain.roles import NOTICE_POST, NOTICE_READ
 from focusdesk.domain.timeutil import from_iso
-from focusdesk.station import outbox
 from focusdesk.station.model import Notice, NoticeAck
 from focusdesk.station.replica import CHANGE_APPLIERS, SNAPSHOT_LOADERS, ReplicaContext, Touched
 
@@ -214,16 +213,5 @@ class NoticeBoard:
         return found
 
     def _queue(self, command: str, args: dict[str, Any], label: str) -> None:
-        station = self.station
-        with station.db.tx() as conn:
-            outbox.append(
-                conn,
-                command,
-                {"event_id": station.event_id, **args},
-                device_time=station.clock.now(),
-                now=station.wall(),
-                event_id=station.event_id,
-                attendee_id=None,
-                label=label,
-            )
-        station.changed(Touched(notices=True))
+        self.station.queue_event_command(command, args, label)
+        self.station.changed(Touched(notices=True))

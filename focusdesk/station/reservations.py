@@ -26,7 +26,6 @@ from focusdesk.domain.errors import DomainError, FieldProblem, ValidationFailed
 from focusdesk.domain.ical import TENTATIVE, bookings_calendar
 from focusdesk.domain.roles import DEVICE_STATUS, RESERVATIONS_APPROVE, RESERVE, RESOURCES_MANAGE
 from focusdesk.domain.timeutil import from_iso, to_iso
-from focusdesk.station import outbox
 from focusdesk.station.api import Refused, SignedOutError, Transient
 from focusdesk.station.model import Conflict, DeviceStatusEntry, Reservation, Resource
 from focusdesk.station.replica import Touched
@@ -410,19 +409,8 @@ class ReservationBook:
         return resource
 
     def _queue(self, command: str, args: dict[str, Any], label: str) -> None:
-        station = self.station
-        with station.db.tx() as conn:
-            outbox.append(
-                conn,
-                command,
-                {"event_id": station.event_id, **args},
-                device_time=station.clock.now(),
-                now=station.wall(),
-                event_id=station.event_id,
-                attendee_id=None,
-                label=label,
-            )
-        station.changed(Touched(reservations=True))
+        self.station.queue_event_command(command, args, label)
+        self.station.changed(Touched(reservations=True))
 
     def create(
         self,

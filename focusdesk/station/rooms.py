@@ -19,7 +19,6 @@ from focusdesk.domain.errors import DomainError
 from focusdesk.domain.roles import OCCUPANCY_COUNT, ROOMS_MANAGE, TIMER_CONTROL
 from focusdesk.domain.rooms import ROOM_FIELDS, apply_room_command, validate_room
 from focusdesk.domain.timers import TimerState
-from focusdesk.station import outbox
 from focusdesk.station.model import Room
 from focusdesk.station.replica import CHANGE_APPLIERS, SNAPSHOT_LOADERS, ReplicaContext, Touched
 
@@ -157,17 +156,7 @@ class RoomBook:
             raise DomainError("unknown_room", "no such room at this event (it may have been deleted)")
         record = None if current is None else _record_of(current)
         apply_room_command(record, command, args, now)  # raises the same refusal the server would give
-        with station.db.tx() as conn:
-            outbox.append(
-                conn,
-                command,
-                {"event_id": station.event_id, **args},
-                device_time=now,
-                now=station.wall(),
-                event_id=station.event_id,
-                attendee_id=None,
-                label=label,
-            )
+        station.queue_event_command(command, args, label, device_time=now)
         station.notify_rooms()
         return self.get(room_id)
 

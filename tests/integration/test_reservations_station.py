@@ -11,6 +11,7 @@ import pytest
 
 from focusdesk.domain.errors import DomainError
 from focusdesk.station.api import Transient
+from tests.integration.test_station import wait_for
 from tests.station_support import sign_in_desk
 from tests.support import ADMIN_EMAIL, ADMIN_PASSWORD, Api, add_user, make_event
 
@@ -157,12 +158,3 @@ def test_the_status_history_refuses_clearly_while_the_server_is_unreachable(venu
         await desk.close()
 
     asyncio.run(go())
-
-
-async def wait_for(condition, what: str, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)

@@ -29,7 +29,7 @@ from focusdesk.server.api_models import ErrorOut, Strict
 from focusdesk.server.deps import authenticated, ensure
 from focusdesk.server.state import ServerState, get_state
 from focusdesk.server.store import reservations as store
-from focusdesk.server.store.event_changes import write_event_change
+from focusdesk.server.store.event_changes import write_event_change, write_event_command
 from focusdesk.server.store.events import get_event_row
 
 router = APIRouter(tags=["reservations"])
@@ -98,17 +98,7 @@ async def list_resources(
 async def _change_resource(
     state: ServerState, principal: Principal, event_id: int, command: str, args: dict[str, Any]
 ) -> dict[str, Any]:
-    def change(conn: Connection, _tz: str, now: float):
-        return store.change_resource(
-            conn,
-            event_id=event_id,
-            command=command,
-            args={"event_id": event_id, **args},
-            actor=principal.email,
-            now=now,
-        )
-
-    return await write_event_change(state.db, event_id, change)
+    return await write_event_command(state.db, event_id, store.change_resource, command, args, principal.email)
 
 
 @router.post("/events/{event_id}/resources", status_code=201, responses=ERR)

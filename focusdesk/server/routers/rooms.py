@@ -12,14 +12,13 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import Field
-from sqlalchemy import Connection
 
 from focusdesk.domain.roles import ROOMS_MANAGE, ROOMS_READ, TIMER_CONTROL, Principal
 from focusdesk.server.api_models import ErrorOut, Strict
 from focusdesk.server.deps import authenticated, ensure
 from focusdesk.server.state import ServerState, get_state
 from focusdesk.server.store import rooms as store
-from focusdesk.server.store.event_changes import write_event_change
+from focusdesk.server.store.event_changes import write_event_command
 
 router = APIRouter(tags=["rooms"])
 ERR = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}}  # fmt: skip
@@ -54,17 +53,7 @@ class TimerIn(Strict):
 
 
 async def _change(state: ServerState, principal: Principal, event_id: int, command: str, args: dict[str, Any]):
-    def change(conn: Connection, _tz: str, now: float):
-        return store.change_room(
-            conn,
-            event_id=event_id,
-            command=command,
-            args={"event_id": event_id, **args},
-            actor=principal.email,
-            now=now,
-        )
-
-    return await write_event_change(state.db, event_id, change)
+    return await write_event_command(state.db, event_id, store.change_room, command, args, principal.email)
 
 
 @router.get("/events/{event_id}/rooms", responses=ERR)

@@ -29,3 +29,21 @@ async def write_event_change(db: Database, event_id: int, change: Change) -> dic
         return answer
 
     return await db.write(work)
+
+
+# store_command(conn, *, event_id, command, args, actor, now) -> (answer, entries): the stores' command
+# functions (change_room, change_resource) all take this shape.
+StoreCommand = Callable[..., tuple[dict[str, Any], list[Entry]]]
+
+
+async def write_event_command(
+    db: Database, event_id: int, store_command: StoreCommand, command: str, args: dict[str, Any], actor: str
+) -> dict[str, Any]:
+    """A desk command made over REST: ``store_command`` applied as :func:`write_event_change` applies."""
+
+    def change(conn: Connection, _tz: str, now: float):
+        return store_command(
+            conn, event_id=event_id, command=command, args={"event_id": event_id, **args}, actor=actor, now=now
+        )
+
+    return await write_event_change(db, event_id, change)

@@ -27,7 +27,7 @@ from textual.widgets.option_list import Option
 from focusdesk.domain.errors import DomainError, FieldProblem, ValidationFailed
 from focusdesk.domain.reservations import local_datetime, parse_time, span_text
 from focusdesk.domain.timeutil import from_iso, local_hhmm
-from focusdesk.tui.dialogs.framed import FramedDialog
+from focusdesk.tui.dialogs.field_form import FieldForm
 
 if TYPE_CHECKING:
     from focusdesk.station.model import Attendee, Conflict, Reservation, Resource
@@ -143,7 +143,11 @@ def parse_form(typed: Typed, day: date, tz: str) -> tuple[dict[str, Any], list[F
     return values, problems
 
 
-class BookingFormDialog(FramedDialog["list[Reservation] | None"]):
+class BookingFormDialog(FieldForm["list[Reservation] | None"]):
+    FORM_PREFIX = "booking-form"
+    FORM_LABELS = FIELDS
+    STATION_NAMES = _BY_STATION_NAME
+
     DEFAULT_CSS = """
     BookingFormDialog > #booking-form-box {
         width: 76;
@@ -285,11 +289,6 @@ class BookingFormDialog(FramedDialog["list[Reservation] | None"]):
             skip_conflicts=self.query_one("#booking-form-skip", Checkbox).value,
         )
 
-    def _say(self, selector: str, words: str) -> None:
-        line = self.query_one(selector, Static)
-        line.update(words)
-        line.set_class(not words, "-empty")
-
     # -- the live check ------------------------------------------------------------------------------
 
     @on(Input.Changed, "#booking-form-start, #booking-form-end")
@@ -384,35 +383,6 @@ class BookingFormDialog(FramedDialog["list[Reservation] | None"]):
         self.query_one("#booking-form-start", Input).focus()
 
     # -- saving --------------------------------------------------------------------------------------
-
-    def show_problems(self, problems: list[FieldProblem], message: str | None = None) -> None:
-        by_field: dict[str, list[str]] = {}
-        others = [message] if message else []
-        for problem in problems:
-            # The station names fields "reservation.start" or "reservation.repeat.count"; the form "start".
-            field = _BY_STATION_NAME.get(problem.field.rsplit(".", 1)[-1])
-            if field is None:
-                others.append(f"{problem.field} {problem.reason}")
-            else:
-                by_field.setdefault(field, []).append(problem.reason)
-        for field, label in FIELDS.items():
-            reasons = by_field.get(field, [])
-            widget = self.query_one(f"#booking-form-{field}")
-            widget.set_class(bool(reasons), "-problem")
-            self._say(f"#booking-form-{field}-error", "\n".join(f"{label} {reason}" for reason in reasons))
-        self._say("#booking-form-message", "\n".join(others))
-        first = next((f for f in FIELDS if f in by_field), None)
-        if first is not None:
-            self.query_one(f"#booking-form-{first}").focus()
-
-    @property
-    def problems_shown(self) -> dict[str, str]:
-        """Field → the complaint under it, as on screen (tests read this)."""
-        return {
-            field: str(error.content)
-            for field in FIELDS
-            if not (error := self.query_one(f"#booking-form-{field}-error", Static)).has_class("-empty")
-        }
 
     @property
     def message(self) -> str:

@@ -13,14 +13,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from focusdesk.domain.errors import FieldProblem
 from focusdesk.domain.notices import AUDIENCE_ALL, AUDIENCE_DESK, AUDIENCE_ROLE, MAX_EXPIRY_S, Audience
 from focusdesk.station.model import Notice
+from focusdesk.tui.dialogs.field_form import FieldForm
 from focusdesk.tui.dialogs.form_submit import submit
-from focusdesk.tui.dialogs.framed import FramedDialog
 
 PRIORITY_CHOICES = [
     ("High — rings on every desk it is for", "high"),
@@ -60,7 +59,10 @@ def field_of(problem: FieldProblem, audience_choice: object) -> str | None:
     return name if name in FIELD_LABELS else None
 
 
-class ComposeNoticeDialog(FramedDialog[Notice | None]):
+class ComposeNoticeDialog(FieldForm[Notice | None]):
+    FORM_PREFIX = "compose"
+    FORM_LABELS = FIELD_LABELS
+
     # Compact fields (one line each) so the whole form fits an 80×24 terminal.
     DEFAULT_CSS = """
     ComposeNoticeDialog > #compose-box {
@@ -138,50 +140,8 @@ class ComposeNoticeDialog(FramedDialog[Notice | None]):
     def on_mount(self) -> None:
         self.query_one("#compose-body", TextArea).focus()
 
-    def _widget(self, field: str) -> Widget:
-        return self.query_one(f"#compose-{field}")
-
-    # -- showing problems -----------------------------------------------------------------------
-
-    def clear_problems(self) -> None:
-        for field in FIELD_LABELS:
-            self._widget(field).remove_class("-problem")
-            self._say(f"#compose-{field}-error", "")
-        self._say("#compose-message", "")
-
-    def show_problems(self, problems: list[FieldProblem], message: str | None = None) -> None:
-        self.clear_problems()
-        by_field: dict[str, list[str]] = {}
-        others = [message] if message else []
-        audience_choice = self.query_one("#compose-audience", Select).value
-        for problem in problems:
-            field = field_of(problem, audience_choice)
-            if field is None:
-                others.append(f"{problem.field} {problem.reason}")
-            else:
-                by_field.setdefault(field, []).append(problem.reason)
-        for field, reasons in by_field.items():
-            self._widget(field).add_class("-problem")
-            label = FIELD_LABELS[field]
-            self._say(f"#compose-{field}-error", "\n".join(f"{label} {reason}" for reason in reasons))
-        if others:
-            self._say("#compose-message", "\n".join(others))
-        if by_field:
-            self._widget(next(f for f in FIELD_LABELS if f in by_field)).focus()
-
-    def _say(self, selector: str, words: str) -> None:
-        line = self.query_one(selector, Static)
-        line.update(words)
-        line.set_class(not words, "-empty")
-
-    @property
-    def problems_shown(self) -> dict[str, str]:
-        """Field → the complaint under it, as on screen (tests read this)."""
-        return {
-            field: str(error.content)
-            for field in FIELD_LABELS
-            if not (error := self.query_one(f"#compose-{field}-error", Static)).has_class("-empty")
-        }
+    def form_field(self, problem: FieldProblem) -> str | None:
+        return field_of(problem, self.query_one("#compose-audience", Select).value)
 
     # -- the form ---------------------------------------------------------------------------------
 

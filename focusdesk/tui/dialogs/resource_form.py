@@ -25,8 +25,8 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from focusdesk.domain.errors import FieldProblem
 from focusdesk.domain.reservations import RELEASE_DEFAULT_MIN
 from focusdesk.station.model import Resource
+from focusdesk.tui.dialogs.field_form import FieldForm
 from focusdesk.tui.dialogs.form_submit import submit
-from focusdesk.tui.dialogs.framed import FramedDialog
 
 # Form field (the station's name for it) -> label
 FIELDS = {
@@ -108,7 +108,13 @@ def say(reason: str) -> str:
     return reason
 
 
-class ResourceFormDialog(FramedDialog[Resource | None]):
+class ResourceFormDialog(FieldForm[Resource | None]):
+    FORM_PREFIX = "resource-form"
+    FORM_LABELS = FIELDS
+
+    def problem_words(self, reason: str) -> str:
+        return say(reason)
+
     DEFAULT_CSS = """
     ResourceFormDialog > #resource-form-box {
         width: 76;
@@ -238,42 +244,7 @@ class ResourceFormDialog(FramedDialog[Resource | None]):
             release=self._value("release_after_min"),
         )
 
-    def _say(self, selector: str, words: str) -> None:
-        line = self.query_one(selector, Static)
-        line.update(words)
-        line.set_class(not words, "-empty")
-
     # -- problems ------------------------------------------------------------------------------------
-
-    def show_problems(self, problems: list[FieldProblem], message: str | None = None) -> None:
-        by_field: dict[str, list[str]] = {}
-        others = [message] if message else []
-        for problem in problems:
-            # The station names fields "resource.name" (adding) or "args.fields.name" (changing).
-            field = problem.field.rsplit(".", 1)[-1]
-            if field in FIELDS:
-                by_field.setdefault(field, []).append(say(problem.reason))
-            else:
-                others.append(f"{problem.field} {problem.reason}")
-        for field, label in FIELDS.items():
-            reasons = by_field.get(field, [])
-            self.query_one(f"#resource-form-{field}").set_class(bool(reasons), "-problem")
-            self._say(f"#resource-form-{field}-error", "\n".join(f"{label} {reason}" for reason in reasons))
-        self._say("#resource-form-message", "\n".join(others))
-        first = next((f for f in FIELDS if f in by_field), None)
-        if first is not None:
-            widget = self.query_one(f"#resource-form-{first}")
-            if widget.focusable:
-                widget.focus()
-
-    @property
-    def problems_shown(self) -> dict[str, str]:
-        """Field → the complaint under it, as on screen (tests read this)."""
-        return {
-            field: str(error.content)
-            for field in FIELDS
-            if not (error := self.query_one(f"#resource-form-{field}-error", Static)).has_class("-empty")
-        }
 
     @property
     def message(self) -> str:

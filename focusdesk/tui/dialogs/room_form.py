@@ -19,8 +19,8 @@ from textual.widgets import Button, Input, Label, Static
 
 from focusdesk.domain.errors import FieldProblem
 from focusdesk.station.model import Room
+from focusdesk.tui.dialogs.field_form import FieldForm
 from focusdesk.tui.dialogs.form_submit import submit
-from focusdesk.tui.dialogs.framed import FramedDialog
 
 # Form field -> (label, the station's name for it)
 FIELDS = {"name": ("Name", "name"), "capacity": ("Capacity", "capacity"), "minutes": ("Timer", "work_s")}
@@ -52,7 +52,11 @@ def minutes_of(seconds: float) -> str:
     return f"{minutes:g}"
 
 
-class RoomFormDialog(FramedDialog[Room | None]):
+class RoomFormDialog(FieldForm[Room | None]):
+    FORM_PREFIX = "room-form"
+    FORM_LABELS = {field: label for field, (label, _) in FIELDS.items()}
+    STATION_NAMES = _BY_STATION_NAME
+
     DEFAULT_CSS = """
     RoomFormDialog > #room-form-box {
         width: 64;
@@ -111,39 +115,6 @@ class RoomFormDialog(FramedDialog[Room | None]):
 
     def _value(self, field: str) -> str:
         return self.query_one(f"#room-form-{field}", Input).value
-
-    def _say(self, selector: str, words: str) -> None:
-        line = self.query_one(selector, Static)
-        line.update(words)
-        line.set_class(not words, "-empty")
-
-    def show_problems(self, problems: list[FieldProblem], message: str | None = None) -> None:
-        by_field: dict[str, list[str]] = {}
-        others = [message] if message else []
-        for problem in problems:
-            # The station names fields "name", or "args.fields.name" when the check ran on the command.
-            field = _BY_STATION_NAME.get(problem.field.rsplit(".", 1)[-1])
-            if field is None:
-                others.append(f"{problem.field} {problem.reason}")
-            else:
-                by_field.setdefault(field, []).append(problem.reason)
-        for field, (label, _) in FIELDS.items():
-            reasons = by_field.get(field, [])
-            self.query_one(f"#room-form-{field}", Input).set_class(bool(reasons), "-problem")
-            self._say(f"#room-form-{field}-error", "\n".join(f"{label} {reason}" for reason in reasons))
-        self._say("#room-form-message", "\n".join(others))
-        first = next((f for f in FIELDS if f in by_field), None)
-        if first is not None:
-            self.query_one(f"#room-form-{first}", Input).focus()
-
-    @property
-    def problems_shown(self) -> dict[str, str]:
-        """Field → the complaint under it, as on screen (tests read this)."""
-        return {
-            field: str(error.content)
-            for field in FIELDS
-            if not (error := self.query_one(f"#room-form-{field}-error", Static)).has_class("-empty")
-        }
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#room-form-save")

@@ -45,6 +45,7 @@ from focusdesk.tui.dialogs.booking_form import BookingFormDialog
 from focusdesk.tui.dialogs.confirm import ConfirmDialog
 from focusdesk.tui.dialogs.reason import ReasonDialog
 from focusdesk.tui.dialogs.resource_form import ResourceFormDialog
+from focusdesk.tui.guarded_keys import guarded
 from focusdesk.tui.room_controls import showing
 from focusdesk.tui.widgets.booking_details import booking_text, free_text
 from focusdesk.tui.widgets.booking_inbox import BookingInbox
@@ -145,75 +146,25 @@ class ReservationsScreen(Screen[None]):
     ReservationsScreen.-empty #reservations-main, ReservationsScreen.-empty #reservations-details { display: none; }
     """
     BINDINGS = [
-        Binding("n", "new", "Book", id="reservations.new", tooltip="Book the slot under the cursor"),
-        Binding("n", "refuse('new')", "Not allowed", show=False, id="reservations.new_refused", tooltip="Says who may"),
-        Binding("enter", "enter", "Book", show=False, id="reservations.enter", tooltip="Book a free slot"),
-        Binding(
-            "enter",
-            "refuse('enter')",
-            "Not allowed",
-            show=False,
-            id="reservations.enter_refused",
-            tooltip="Says who may",
-        ),
-        Binding("a", "approve", "Approve", id="reservations.approve", tooltip="Approve the pending booking"),
-        Binding(
-            "a",
-            "refuse('approve')",
-            "Not allowed",
-            show=False,
-            id="reservations.approve_refused",
-            tooltip="Says who may",
-        ),
-        Binding("r", "reject", "Reject", show=False, id="reservations.reject", tooltip="Reject it (asks why)"),
-        Binding(
-            "r", "refuse('reject')", "Not allowed", show=False, id="reservations.reject_refused", tooltip="Says who may"
-        ),
-        Binding("c", "cancel_booking", "Cancel", show=False, id="reservations.cancel", tooltip="Cancel (asks first)"),
-        Binding(
-            "c",
-            "refuse('cancel_booking')",
-            "Not allowed",
-            show=False,
-            id="reservations.cancel_refused",
-            tooltip="Says who may",
-        ),
-        Binding("i", "check_in", "Check in", id="reservations.check_in", tooltip="The holder is here"),
-        Binding(
-            "i",
-            "refuse('check_in')",
-            "Not allowed",
-            show=False,
-            id="reservations.check_in_refused",
-            tooltip="Says who may",
-        ),
-        Binding("o", "complete", "Complete", show=False, id="reservations.complete", tooltip="Done: frees the rest"),
-        Binding(
-            "o",
-            "refuse('complete')",
-            "Not allowed",
-            show=False,
-            id="reservations.complete_refused",
-            tooltip="Says who may",
-        ),
+        *guarded("n", "new", "Book", id="reservations.new", tooltip="Book the slot under the cursor"),
+        *guarded("enter", "enter", "Book", show=False, id="reservations.enter", tooltip="Book a free slot"),
+        *guarded("a", "approve", "Approve", id="reservations.approve", tooltip="Approve the pending booking"),
+        *guarded("r", "reject", "Reject", show=False, id="reservations.reject", tooltip="Reject it (asks why)"),
+        *guarded("c", "cancel_booking", "Cancel", show=False, id="reservations.cancel", tooltip="Cancel (asks first)"),
+        *guarded("i", "check_in", "Check in", id="reservations.check_in", tooltip="The holder is here"),
+        *guarded("o", "complete", "Complete", show=False, id="reservations.complete", tooltip="Done: frees the rest"),
         Binding("tab", "inbox", "Inbox", id="reservations.inbox", tooltip="Bookings waiting for approval"),
         Binding("left_square_bracket", "day(-1)", "Prev day", show=False, id="reservations.prev_day"),
         Binding("right_square_bracket", "day(1)", "Next day", show=False, id="reservations.next_day"),
         Binding("t", "today", "Today", show=False, id="reservations.today", tooltip="Back to today"),
         Binding("e", "export", "Export", show=False, id="reservations.export", tooltip="Bookings as an .ics file"),
         # Organizers' keys for the resources themselves (not in the footer: it is full; the palette has them).
-        Binding("plus", "add_resource", "Add resource", show=False, id="reservations.add_resource",
-                tooltip="Add a room or device (organizers)"),
-        Binding("plus", "refuse('add_resource')", "Not allowed", show=False,
-                id="reservations.add_resource_refused", tooltip="Says who may"),
-        Binding("E,shift+e", "edit_resource", "Edit resource", show=False, id="reservations.edit_resource",
-                tooltip="Change the room or device under the cursor (organizers)"),
-        Binding("E,shift+e", "refuse('edit_resource')", "Not allowed", show=False,
-                id="reservations.edit_resource_refused", tooltip="Says who may"),
-        Binding("X,shift+x", "delete_resource", "Delete resource", show=False, id="reservations.delete_resource",
-                tooltip="Delete the room or device under the cursor (asks first; organizers)"),
-        Binding("X,shift+x", "refuse('delete_resource')", "Not allowed", show=False,
-                id="reservations.delete_resource_refused", tooltip="Says who may"),
+        *guarded("plus", "add_resource", "Add resource", show=False, id="reservations.add_resource",
+                 tooltip="Add a room or device (organizers)"),
+        *guarded("E,shift+e", "edit_resource", "Edit resource", show=False, id="reservations.edit_resource",
+                 tooltip="Change the room or device under the cursor (organizers)"),
+        *guarded("X,shift+x", "delete_resource", "Delete resource", show=False, id="reservations.delete_resource",
+                 tooltip="Delete the room or device under the cursor (asks first; organizers)"),
     ]  # fmt: skip
     COMMANDS = {ReservationsCommands}
 
