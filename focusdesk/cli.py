@@ -42,6 +42,10 @@ def _settings(args):
         settings.database_url = args.database
     if getattr(args, "redis", None):
         settings.redis_url = args.redis
+    if getattr(args, "log_format", None):
+        settings.log_format = args.log_format
+    if getattr(args, "log_level", None):
+        settings.log_level = args.log_level
     return settings
 
 
@@ -79,11 +83,20 @@ def _run_server(settings, host: str, port: int, workers: int = 1) -> None:
         _run_workers(settings, host, port, workers)
         return
     settings.freeze_gc_after_start = True  # this process is the server (see server/gc_tuning.py)
-    uvicorn.Server(uvicorn_config(create_app(settings), host, port)).run()
+    uvicorn.Server(uvicorn_config(create_app(settings), host, port, **_log_options(settings))).run()
+
+
+def _log_options(settings) -> dict:
+    """uvicorn's logging set up as ours (server/logs.py); its own access log stays off (the request
+    observer writes one line per request in JSON mode)."""
+    from focusdesk.server.logs import logging_config
+
+    return {"log_config": logging_config(settings.log_format, settings.log_level), "log_level": settings.log_level}
 
 
 def _run_workers(settings, host: str, port: int, workers: int) -> None:
     """N worker processes on one port: N instances of the server sharing its database (and Redis)."""
+    import logging
     import os
 
     import uvicorn
@@ -91,17 +104,18 @@ def _run_workers(settings, host: str, port: int, workers: int) -> None:
     from focusdesk.server.serving import uvicorn_options
 
     if not settings.redis_url:
-        print(
-            "Warning: no --redis: a change made through one worker reaches desks connected to the others "
-            f"only with the periodic reconcile (every {settings.live_reconcile_s:g} s)",
-            file=sys.stderr,
-            flush=True,
+        logging.getLogger("focusdesk.cli").warning(
+            "no --redis: a change made through one worker reaches desks connected to the others "
+            "only with the periodic reconcile (every %g s)",
+            settings.live_reconcile_s,
         )
     # Worker processes build their own app from the environment (server/app.py create_worker_app).
     os.environ["FOCUSDESK_DATABASE"] = settings.database_url
     if settings.redis_url:
         os.environ["FOCUSDESK_REDIS"] = settings.redis_url
-    options = uvicorn_options(host, port)
+    os.environ["FOCUSDESK_LOG_FORMAT"] = settings.log_format
+    os.environ["FOCUSDESK_LOG_LEVEL"] = settings.log_level
+    options = uvicorn_options(host, port, **_log_options(settings))
     uvicorn.run("focusdesk.server.app:create_worker_app", factory=True, workers=workers, **options)
 
 
@@ -119,10 +133,24 @@ def _refuse_workers_on_sqlite(settings, workers: int) -> None:
 
 
 def cmd_serve(args) -> int:
+    from focusdesk.server.logs import configure_logging
+
     settings = _settings(args)
+    try:
+        configure_logging(settings.log_format, settings.log_level)
+    except ValueError as exc:  # from $FOCUSDESK_LOG_FORMAT / $FOCUSDESK_LOG_LEVEL (the flags have choices)
+        raise CliError(str(exc)) from None
     _refuse_workers_on_sqlite(settings, args.workers)
+    from focusdesk.cli_backups import apply_serve_options, describe_serve_options
+
+    try:
+        apply_serve_options(settings, args, args.workers)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     print(f"FocusDesk server: http://{args.host}:{args.port}  (API docs at /docs)", flush=True)
     print(f"Database: {_safe_url(settings.database_url)}", flush=True)
+    if (backups := describe_serve_options(settings)) is not None:
+        print(backups, flush=True)
     if settings.redis_url:
         print(f"Redis: {_safe_url(settings.redis_url)} (live changes reach the other instances through it)", flush=True)
     _run_server(settings, args.host, args.port, workers=args.workers)
@@ -352,6 +380,7 @@ def _safe_url(url: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from focusdesk import __version__
+    from focusdesk.cli_backups import add_serve_options as add_backup_serve_options
 
     parser = argparse.ArgumentParser(
         prog="focusdesk",
@@ -382,6 +411,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="run N server processes on this port (PostgreSQL only; give --redis too) — or run several "
         "`focusdesk serve` on different ports or machines behind a reverse proxy (README)",
+    )
+    add_backup_serve_options(p, _positive_int)
+    p.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="logs on standard error as text for a console, or as JSON lines with a request id and one "
+        "access line per request (default: $FOCUSDESK_LOG_FORMAT or text)",
+    )
+    p.add_argument(
+        "--log-level",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="the least severe log lines written (default: $FOCUSDESK_LOG_LEVEL or info)",
     )
     p.set_defaults(func=cmd_serve)
 
@@ -459,7 +500,10 @@ def build_parser() -> argparse.ArgumentParser:
     _database_arg(p)
     p.set_defaults(func=cmd_export_attendees)
 
+    from focusdesk.cli_backups import add_commands as add_backup_commands
     from printers.cli import add_commands as add_printer_commands
+
+    add_backup_commands(sub, _database_arg)
 
     add_printer_commands(sub)
     return parser

@@ -10,6 +10,7 @@ import asyncio
 import shutil
 from pathlib import Path
 
+from focusdesk.demo_venue import DemoVenue
 from focusdesk.server.demo import DEMO_ACCOUNTS, seed_demo
 from focusdesk.server.embedded import EmbeddedServer
 from focusdesk.server.settings import Settings
@@ -88,18 +89,26 @@ def demo_context(server_url: str, event_id: int, desk_dir: Path, role: str = "st
     return context
 
 
+def _staff_sign_in() -> tuple[str, str]:
+    staff = demo_account("staff")
+    return staff.email, staff.password
+
+
 def run_demo(host: str, port: int, data_dir: Path, fresh: bool, role: str = "staff") -> int:
     from focusdesk.tui.app import FocusDeskApp
 
     print("Preparing the demo event…", flush=True)
     settings, event_id = prepare_server(data_dir, fresh)
     server = EmbeddedServer(settings, host, port).start()
+    # The other desks of the venue, so the Operations board and the counts have company.
+    venue = DemoVenue(server.url, event_id, *_staff_sign_in()).start()
     try:
         # Each role is its own desk (its own station file and queue).
         desk_dir = data_dir / ("demo-desk" if role == "staff" else f"demo-desk-{role}")
         context = demo_context(server.url, event_id, desk_dir, role)
         FocusDeskApp(context).run()
     finally:
+        venue.stop()
         server.stop()
     print(f"Demo stopped. Its data is in {data_dir} (run `focusdesk demo --fresh` to start over).")
     return 0

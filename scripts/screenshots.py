@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Regenerate screenshots/ from the real app: the demo's embedded server and event (1,500 attendees), a desk
-signed in as staff (and one as an organizer, for rooms, notices and draws), the virtual printers — driven by keys through Textual's Pilot, exported as SVG by
-Textual and converted to PNG (cairosvg).
+signed in as staff (and one as an organizer, for rooms, notices and draws, and the Operations board with the
+demo venue's other desks reporting), the virtual printers — driven by keys through Textual's Pilot, exported
+as SVG by Textual and converted to PNG (cairosvg).
 
     .venv/bin/python scripts/screenshots.py            # writes screenshots/*.svg and *.png
 """
@@ -73,7 +74,7 @@ async def shoot(context, size: tuple[int, int], suffix: str = "", theme: str | N
 
 async def shoot_organizer(context, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     """The organizer's screens: rooms with running timers, one room's display, notices, a prize draw,
-    the day's bookings, the approval inbox and the devices board."""
+    the day's bookings, the approval inbox, the devices board and the Operations board."""
     from focusdesk.tui.app import FocusDeskApp
 
     app = FocusDeskApp(context)
@@ -109,11 +110,17 @@ async def shoot_organizer(context, size: tuple[int, int]) -> None:  # type: igno
         await pilot.press("f8")
         await pilot.pause(0.5)
         save(app, "devices")
+        await pilot.press("f9")
+        # The demo venue's four desks and this one, each reported at least once (the board reads every 2 s).
+        await wait_until(pilot, lambda: len(getattr(app.screen, "desk_ids", ())) >= 5, timeout=20)
+        await pilot.pause(0.5)
+        save(app, "operations")
         await app.action_quit()
 
 
 def main() -> int:
-    from focusdesk.demo import demo_context, prepare_server
+    from focusdesk.demo import demo_account, demo_context, prepare_server
+    from focusdesk.demo_venue import DemoVenue
     from focusdesk.server.embedded import EmbeddedServer
 
     OUT.mkdir(exist_ok=True)
@@ -133,7 +140,14 @@ def main() -> int:
                 shoot(demo_context(server.url, event_id, data / "desk-c"), SIZE, "-light", "textual-light", query="zo")
             )
             print("120×40, an organizer:")
-            asyncio.run(shoot_organizer(demo_context(server.url, event_id, data / "desk-o", "organizer"), SIZE))
+            # The venue's other desks (one out of paper, one with a low battery and its clock off) for the
+            # Operations board; started only now, so the staff pictures above stay as they were.
+            staff = demo_account("staff")
+            venue = DemoVenue(server.url, event_id, staff.email, staff.password).start()
+            try:
+                asyncio.run(shoot_organizer(demo_context(server.url, event_id, data / "desk-o", "organizer"), SIZE))
+            finally:
+                venue.stop()
         finally:
             server.stop()
     return 0

@@ -31,6 +31,7 @@ RESERVE = "reserve"  # book a resource for someone, cancel, check in, complete
 RESERVATIONS_APPROVE = "reservations.approve"  # the approval queue
 RESOURCES_MANAGE = "resources.manage"  # add, change, delete resources
 DEVICE_STATUS = "device.status"  # set or report a device's status
+OPERATIONS_READ = "operations.read"  # the Operations board: every desk and printer, check-in rate, health
 # Permissions that span the whole installation: only an admin granted for all events has them.
 EVENT_CREATE = "event.create"
 USERS_MANAGE = "users.manage"
@@ -58,6 +59,7 @@ _RUN_THE_EVENT = frozenset(
         RESERVATIONS_APPROVE,
         RESOURCES_MANAGE,
         DEVICE_STATUS,
+        OPERATIONS_READ,
     }
 )
 _EVENT_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -80,7 +82,9 @@ _EVENT_PERMISSIONS: dict[str, frozenset[str]] = {
         }
     ),
     # Technicians pair printers and watch devices; they see the event, not the attendee list.
-    TECHNICIAN: frozenset({EVENT_READ, COUNTS_READ, ROOMS_READ, NOTICE_READ, RESERVATIONS_READ, DEVICE_STATUS}),
+    TECHNICIAN: frozenset(
+        {EVENT_READ, COUNTS_READ, ROOMS_READ, NOTICE_READ, RESERVATIONS_READ, DEVICE_STATUS, OPERATIONS_READ}
+    ),
 }
 _GLOBAL_PERMISSIONS = frozenset({EVENT_CREATE, USERS_MANAGE, STATIONS_MANAGE})
 

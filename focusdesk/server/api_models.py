@@ -228,6 +228,14 @@ class CommandItem(Strict):
 
 class CommandsIn(Strict):
     commands: list[CommandItem] = Field(min_length=1, max_length=MAX_BATCH)
+    lost_before: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**53,
+        description="Only after the server lost commands (a restore): this desk no longer holds its commands"
+        " from the server's watermark up to this cmd_seq (the batch's first); the server records them as"
+        " refused with code `lost` and goes on from here.",
+    )
 
     @model_validator(mode="after")
     def _consecutive(self) -> CommandsIn:
@@ -238,6 +246,8 @@ class CommandsIn(Strict):
                     f"commands[{i}].cmd_seq is {c.cmd_seq} but must be {first + i}:"
                     " a batch holds consecutive cmd_seq in ascending order"
                 )
+        if self.lost_before is not None and self.lost_before != first:
+            raise ValueError(f"lost_before must be the batch's first cmd_seq ({first}), not {self.lost_before}")
         return self
 
 
@@ -256,6 +266,13 @@ class CommandsOut(BaseModel):
     results: list[CommandResult]
 
 
+class BackupHealth(BaseModel):
+    every_s: float
+    last_at: str | None = Field(description="When the last scheduled backup succeeded (UTC), None before the first.")
+    file: str | None
+    last_error: str | None = Field(description="Why the latest attempt failed, if it did (it is retried next period).")
+
+
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
@@ -264,6 +281,8 @@ class HealthOut(BaseModel):
     # with the periodic reconcile until Redis is back (slower, nothing lost, so still 200).
     redis: Literal["ok", "unavailable", "off"]
     instance: str
+    # Only with `serve --backup-every`.
+    backup: BackupHealth | None = None
 
 
 ROLE_NAMES = ROLES

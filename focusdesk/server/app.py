@@ -10,14 +10,19 @@ from fastapi import FastAPI
 
 from focusdesk import __version__
 from focusdesk.domain import live
+from focusdesk.server.backups import with_scheduled_backups
 from focusdesk.server.bodylimit import BodyLimitMiddleware
 from focusdesk.server.db import Database
+from focusdesk.server.dblock import holding_database_lock
 from focusdesk.server.errors import install_error_handlers
 from focusdesk.server.fanout import RedisFanout
 from focusdesk.server.fastpath import CommandsFastPath
 from focusdesk.server.gc_tuning import freeze_startup_objects
 from focusdesk.server.live.endpoint import LiveEndpoint, LiveRoute, revalidate_tokens
+from focusdesk.server.logs import write_logs_in_foreground
+from focusdesk.server.metrics import ServerMetrics
 from focusdesk.server.nul_guard import NulGuardMiddleware
+from focusdesk.server.observer import RequestObserver, route_templates
 from focusdesk.server.routers import (
     attendees,
     auth,
@@ -25,13 +30,16 @@ from focusdesk.server.routers import (
     draws,
     events,
     health,
+    metrics,
     notices,
+    operations,
     reservations,
     rooms,
     sync,
 )
 from focusdesk.server.settings import Settings
 from focusdesk.server.state import ServerState
+from focusdesk.server.store.commands import COMMAND_TYPES
 from focusdesk.server.store.meta import read_installation_id
 
 API_PREFIX = "/api/v1"
@@ -65,6 +73,7 @@ async def _start_fanout(state: ServerState) -> RedisFanout:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    server_metrics = ServerMetrics(COMMAND_TYPES)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -72,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await asyncio.to_thread(db.migrate)
         db.start()
         state = app.state.focusdesk = ServerState.create(settings, db)
+        state.metrics = server_metrics
         state.hub.set_revalidator(partial(revalidate_tokens, state))
         state.hub.start()
         fanout = state.fanout = await _start_fanout(state) if settings.redis_url else None
@@ -84,17 +94,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         db.publisher = publish
         state.reservation_clock.start()
+        state.presence.start()
         if settings.freeze_gc_after_start:
             freeze_startup_objects()
         try:
             yield
         finally:
             await state.reservation_clock.stop()
+            await state.presence.stop()
             if fanout is not None:
                 await fanout.stop()
             await state.hub.stop(live.CLOSE_SHUTDOWN, "the server is restarting; reconnect")
             db.publisher = None
             await db.aclose()
+            write_logs_in_foreground()  # the last lines must not die in a queue (see logs.py)
+
+    # Around everything the lifespan does: one server per SQLite file, so a restore can tell it is
+    # running (server/dblock.py); and scheduled backups while it serves (server/backups.py).
+    lifespan = holding_database_lock(settings.database_url, with_scheduled_backups(settings, lifespan))
 
     app = FastAPI(
         title="FocusDesk",
@@ -112,11 +129,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Added last, so it runs first (inside only the server-error handler): see fastpath.py.
     app.add_middleware(CommandsFastPath, path=API_PREFIX + commands.PATH, max_body=settings.max_body_bytes)
-    # Outermost of all: the live WebSocket skips every other layer (see LiveRoute).
+    # The live WebSocket skips every layer below this one (see LiveRoute).
     app.add_middleware(LiveRoute, endpoint=LiveEndpoint())
     app.include_router(health.router)
-    for module in (auth, events, attendees, commands, sync, rooms, notices, draws, reservations):
-        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(metrics.router)
+    api_routers = [
+        m.router for m in (auth, events, attendees, commands, sync, rooms, notices, draws, reservations, operations)
+    ]
+    for router in api_routers:
+        app.include_router(router, prefix=API_PREFIX)
+    # Around even LiveRoute, so live sockets and fast-path commands are counted too (see observer.py).
+    app.add_middleware(
+        RequestObserver,
+        metrics=server_metrics,
+        templates=route_templates(API_PREFIX, api_routers),
+        direct_routes=(API_PREFIX + commands.PATH,),
+        websocket_routes=(live.PATH,),
+    )
     return app
 
 

@@ -273,6 +273,8 @@ class _GroupCommitWriter:
 _RETRY_SQLSTATES = frozenset({"40001", "40P01"})
 RETRIES = 5
 PG_LANES = 2  # transactions one instance's group committer keeps in flight (see _PgGroupCommitter)
+# What the server's own PostgreSQL connections call themselves (a restore refuses while any are open).
+SERVER_APPLICATION_NAME = "focusdesk"
 _MIGRATION_LOCK = 0x466F637573  # any fixed number: the advisory lock key migrations take ("Focus")
 
 
@@ -450,7 +452,13 @@ class Database:
             from sqlalchemy.pool import NullPool
 
             async_url = parsed.set(drivername="postgresql+asyncpg")
-            self._async_engine = create_async_engine(async_url, pool_size=10, max_overflow=10)
+            # Named, so `focusdesk restore` can see a running server's connections (pg_stat_activity).
+            self._async_engine = create_async_engine(
+                async_url,
+                pool_size=10,
+                max_overflow=10,
+                connect_args={"server_settings": {"application_name": SERVER_APPLICATION_NAME}},
+            )
             # Synchronous callers (CLI, migrations, scripts) run each unit in a short-lived event loop;
             # pooled asyncpg connections are tied to the loop that opened them, so they get an engine
             # of their own that keeps none.

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from focusdesk.domain.errors import DomainError
+from focusdesk.server.logs import SCOPE_KEY, current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,19 @@ class ApiError(DomainError):
         self.extra = extra
 
 
+def _request_id(request: Request) -> str | None:
+    """The id the request observer gave this request (from the scope: the server-error handler runs
+    outside the observer, after its context is gone)."""
+    return request.scope.get(SCOPE_KEY) or current_request_id()
+
+
+def _quotable(body: dict, status: int, request: Request) -> dict:
+    """A 5xx body carries the request id, so the person who saw it can quote it and the log line be found."""
+    if status >= 500 and (request_id := _request_id(request)):
+        body["request_id"] = request_id
+    return body
+
+
 def _field_name(loc: tuple) -> str:
     parts = [str(p) for p in loc]
     if parts[:1] == ["body"]:
@@ -120,31 +134,42 @@ def install_error_handlers(app: FastAPI) -> None:
         return _validation_response(exc)
 
     @app.exception_handler(DomainError)
-    async def _on_domain(_request: Request, exc: DomainError) -> JSONResponse:
+    async def _on_domain(request: Request, exc: DomainError) -> JSONResponse:
         errors = [{"field": p.field, "reason": p.reason} for p in exc.problems]
         extra = {**exc.details, **getattr(exc, "extra", {})}
         # An ApiError may carry richer errors of its own (CSV rows with a row number); those win.
         errors = extra.pop("errors", None) or errors
+        status = STATUS_BY_CODE.get(exc.code, 400)
         return JSONResponse(
-            error_body(exc.code, exc.message, errors, **extra),
-            status_code=STATUS_BY_CODE.get(exc.code, 400),
+            _quotable(error_body(exc.code, exc.message, errors, **extra), status, request),
+            status_code=status,
             headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _on_http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
         message = str(exc.detail)
         if exc.status_code == 404 and message == "Not Found":
             message = "No such endpoint; see /docs for the API"
-        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(
+            _quotable(error_body(code, message), exc.status_code, request),
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
 
     @app.exception_handler(Exception)
     async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        request_id = _request_id(request)
+        log.exception("unhandled error on %s %s", request.method, request.url.path, extra={"request_id": request_id})
+        body = error_body(
+            "internal_error",
+            "The server hit an unexpected error; nothing was changed. It has been logged"
+            + (f" under request id {request_id}." if request_id else "."),
+        )
         return JSONResponse(
-            error_body(
-                "internal_error", "The server hit an unexpected error; nothing was changed. It has been logged."
-            ),
+            _quotable(body, 500, request),
             status_code=500,
+            # This answer is sent from outside the request observer, which adds the header to all others.
+            headers={"X-Request-ID": request_id} if request_id else None,
         )

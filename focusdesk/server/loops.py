@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -20,3 +21,12 @@ def call_on_loop(loop: asyncio.AbstractEventLoop | None, fn: Callable[..., Any],
         fn(*args)
     else:
         loop.call_soon_threadsafe(fn, *args)
+
+
+async def cancel_and_wait(task: asyncio.Task | None) -> None:
+    """Stop a background task of the server's and wait until it has (None: nothing to stop)."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, select
 
 from focusdesk.server.db import Database
+from focusdesk.server.loops import cancel_and_wait
 from focusdesk.server.schema import events
 from focusdesk.server.store import reservations as store
 from focusdesk.server.store.changelog import append_changes, event_scope
@@ -48,11 +49,8 @@ class ReservationClock:
         self._task = asyncio.create_task(self._run(), name="reservation-clock")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
 
     def hear(self, changes: list) -> None:
         """Committed changes (from any thread): a booking changed, so the next deadline may be earlier."""

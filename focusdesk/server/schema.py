@@ -332,6 +332,34 @@ device_status_history = Table(
     Index("ix_device_status_history_resource_id_at", "resource_id", "at"),
 )
 
+# Desk presence (domain/presence.py): the latest report of each desk and whether it is online. A desk
+# belongs to the event it last reported for. ``report`` is the desk's report as JSON.
+desk_presence = Table(
+    "desk_presence",
+    metadata,
+    Column("station_id", String(64), primary_key=True),
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(64), nullable=False),
+    Column("state", String(8), nullable=False),  # online | offline
+    Column("report", Text, nullable=True),
+    Column("reported_at", Double, nullable=True),
+    Column("changed_at", Double, nullable=False),
+    Column("offline_reason", String(60), nullable=False, default=""),
+)
+
+# The reports that were news (and each turn online/offline), a short history per desk for the board.
+desk_presence_history = Table(
+    "desk_presence_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("station_id", String(64), ForeignKey("desk_presence.station_id", ondelete="CASCADE"), nullable=False),
+    Column("at", Double, nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("report", Text, nullable=True),
+    Column("offline_reason", String(60), nullable=False, default=""),
+    Index("ix_desk_presence_history_station_id_at", "station_id", "at"),
+)
+
 # Facts about this installation rather than about an event. "installation_id" (a random id made by the
 # migration that created this table) names the Redis channel instances sharing this database talk on, so
 # two installations on one Redis never hear each other.

@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from focusdesk.server.backups import BackupSchedule
 from focusdesk.server.db import Database
 from focusdesk.server.fanout import RedisFanout
 from focusdesk.server.live.hub import Hub
+from focusdesk.server.metrics import ServerMetrics
+from focusdesk.server.presence import Presence
 from focusdesk.server.ratelimit import FailureWindow
 from focusdesk.server.reservation_clock import ReservationClock
 from focusdesk.server.settings import Settings
@@ -54,11 +57,16 @@ class ServerState:
     login_by_ip: FailureWindow
     hub: Hub
     reservation_clock: ReservationClock
+    presence: Presence
     # A name for this process, so a load balancer's health checks and the other instances can tell
     # instances apart.
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     # The link to the other instances (None without --redis).
     fanout: RedisFanout | None = None
+    # Scheduled backups (None unless `serve --backup-every`; server/backups.py).
+    backups: BackupSchedule | None = None
+    # What /metrics reports (the app hands its own in: its request observer counts into the same one).
+    metrics: ServerMetrics = field(default_factory=ServerMetrics)
 
     @classmethod
     def create(cls, settings: Settings, db: Database) -> ServerState:
@@ -66,11 +74,17 @@ class ServerState:
             settings=settings,
             db=db,
             reservation_clock=ReservationClock(db, settings.clock),
+            presence=Presence(db, settings.presence_timeout_s),
             hub=Hub(db, heartbeat_s=settings.live_heartbeat_s, reconcile_s=settings.live_reconcile_s),
             tokens=TokenCache(settings.token_cache_s),
             login_by_email=FailureWindow(settings.login_failures_per_email, settings.login_window_s),
             login_by_ip=FailureWindow(settings.login_failures_per_ip, settings.login_window_s),
         )
+
+    @property
+    def last_backup(self) -> dict | None:
+        """The last scheduled backup (when, which file, any later failure); None without a schedule."""
+        return self.backups.health() if self.backups is not None else None
 
     def login_failed(self, email_key: str, client: str) -> None:
         """Count a failed sign-in here and on every other instance (the throttle is per venue, not per

@@ -127,8 +127,13 @@ class ServerApi:
         self.token = out["token"]
         return out
 
-    async def post_commands(self, commands: list[dict[str, Any]]) -> CommandsReply:
-        response = await self._request("POST", "/commands", json={"commands": commands})
+    async def post_commands(self, commands: list[dict[str, Any]], *, lost_before: int | None = None) -> CommandsReply:
+        """Send a batch. ``lost_before``: the server lost this desk's commands below the batch and the desk
+        no longer holds them either (see server/store/lost_commands.py)."""
+        body: dict[str, Any] = {"commands": commands}
+        if lost_before is not None:
+            body["lost_before"] = lost_before
+        response = await self._request("POST", "/commands", json=body)
         body = response.json()
         if response.status_code == 409:
             if not isinstance(body, dict) or "resend_from" not in body:

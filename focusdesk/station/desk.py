@@ -18,7 +18,9 @@ from focusdesk.station.api import ServerApi
 from focusdesk.station.db import state_dir
 from focusdesk.station.draws import Draws
 from focusdesk.station.engine import Station
+from focusdesk.station.live import cancel_and_wait
 from focusdesk.station.model import ActionResult
+from focusdesk.station.presence import PresenceReporter
 from focusdesk.station.printing import PrintQueue
 from focusdesk.station.sync import SyncLoop
 from printers.session import LinkOpener
@@ -38,6 +40,16 @@ class DeskConfig:
     event_id: int | None = None
     event_name: str = ""
     email: str = ""
+    # Hours answered actions are kept, so a server restored from a backup can be given them again
+    # (None: $FOCUSDESK_OUTBOX_RETENTION_H, else 24).
+    outbox_retention_h: float | None = None
+
+    def retention_s(self) -> float | None:
+        """The configured retention in seconds; None (the default) when unset or not a positive number."""
+        hours = self.outbox_retention_h
+        if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours < float("inf"):
+            return None
+        return float(hours) * 3600
 
     @classmethod
     def load(cls, directory: Path | None = None) -> DeskConfig:
@@ -91,7 +103,12 @@ class Desk:
         self.sync = sync
         self.printing = printing
         self.draws = Draws(station, api)
+        # The desk's presence on the Operations board (station/presence.py).
+        self.presence = PresenceReporter(station, printing, lambda: sync.live)
+        station.listeners.append(self.presence.poke)
+        printing.listeners.append(self.presence.poke)
         self._print_task: asyncio.Task[None] | None = None
+        self._presence_task: asyncio.Task[None] | None = None
 
     @classmethod
     def open(
@@ -111,6 +128,7 @@ class Desk:
             station_name=config.station_name,
             event_id=config.event_id,
             directory=directory,
+            retention_s=config.retention_s(),
         )
         api = ServerApi(config.server_url, token)
         sync = SyncLoop(station, api, live=live, **sync_options)
@@ -120,8 +138,15 @@ class Desk:
         self.sync.start()
         if self._print_task is None:
             self._print_task = asyncio.create_task(self.printing.run(), name="desk-printer")
+        if self._presence_task is None:
+            self._presence_task = asyncio.create_task(self.presence.run(), name="desk-presence")
 
     async def stop(self) -> None:
+        task, self._presence_task = self._presence_task, None
+        if task is not None:
+            await cancel_and_wait(task)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.presence.leave(), 1.0)  # offline on the board at once
         await self.sync.stop()
         task, self._print_task = self._print_task, None
         if task is not None:

@@ -80,8 +80,11 @@ class Station:
         event_id: int,
         clock: Clock | None = None,
         wall: Callable[[], float] = time.time,
+        retention_s: float | None = None,
     ):
         self.db = db
+        # How long answered commands are kept, so a server restored from a backup can be given them again.
+        self.retention_s = outbox.retention_from_env() if retention_s is None else retention_s
         self.station_id = station_id
         self.station_name = station_name
         self.event_id = event_id
@@ -123,10 +126,18 @@ class Station:
         directory: Path | None = None,
         path: Path | None = None,
         clock: Clock | None = None,
+        retention_s: float | None = None,
     ) -> Station:
         db = StationDB(path or station_db_path(station_id, directory))
         try:
-            return cls(db, station_id=station_id, station_name=station_name, event_id=event_id, clock=clock)
+            return cls(
+                db,
+                station_id=station_id,
+                station_name=station_name,
+                event_id=event_id,
+                clock=clock,
+                retention_s=retention_s,
+            )
         except Exception:
             db.close()
             raise
@@ -639,12 +650,51 @@ class Station:
         self._notify(Touched())
         return attempts
 
-    def on_server_watermark(self, last_cmd_seq: int) -> None:
-        """The server's ``last_cmd_seq`` for this desk (sign-in, welcome): commands up to it arrived."""
+    def on_server_watermark(self, last_cmd_seq: int, *, answered_before: float | None = None) -> int | None:
+        """The server's ``last_cmd_seq`` for this desk (sign-in, welcome): commands up to it arrived.
+
+        If it is below commands the server had already answered (answered before ``answered_before``, on
+        this desk's wall clock, when given), the server has lost them — restored from a backup. They go
+        back in the queue in the same transaction, the person is told once, and the cmd_seq to re-send
+        from is returned (None when nothing was lost).
+        """
+        now = self._wall()
+        touched = Touched()
         with self.db.tx() as conn:
+            lost = outbox.requeue_lost(conn, last_cmd_seq, answered_before=answered_before)
+            if lost is not None and lost.requeued:
+                refresh_effective(conn, lost.attendees, self.ctx)
+                touched.attendees.update(lost.attendees)
+                outbox.add_attention(
+                    conn,
+                    kind="notice",
+                    code="server_restored",
+                    message="The server was restored from a backup; this desk is re-sending"
+                    f" {lost.lost} action{'s' if lost.lost != 1 else ''} it had made since.",
+                    now=now,
+                )
             outbox.mark_delivered(conn, last_cmd_seq)
             outbox.raise_cmd_seq_floor(conn, last_cmd_seq)
-            outbox.prune(conn, self._wall())
+            outbox.prune(conn, now, self.retention_s, server_has=last_cmd_seq)
+        self._refresh_index(touched)
+        self._notify(touched)
+        return None if lost is None else last_cmd_seq + 1
+
+    def note_lost_commands(self, first: int, before: int) -> None:
+        """The server lacked this desk's commands ``first..before-1`` and the desk no longer held them
+        (pruned after the retention window); the server now records them as lost. Tell the person."""
+        count = before - first
+        hours = self.retention_s / 3600
+        with self.db.tx() as conn:
+            outbox.add_attention(
+                conn,
+                kind="sync",
+                code="lost",
+                message=f"The server lost {count} earlier action{'s' if count != 1 else ''} of this desk"
+                f" (#{first}–#{before - 1}) and this desk no longer kept {'them' if count != 1 else 'it'}:"
+                f" older than its {hours:g} h retention window. Check the people concerned again if in doubt.",
+                now=self._wall(),
+            )
         self._notify(Touched())
 
     def set_connection(self, connection: str, via: str | None = None, problem: str | None = None) -> None:

@@ -186,6 +186,7 @@ class LiveClient:
         max_buffered: int = 10_000,
         ping_interval_s: float = 15.0,
         on_welcome: Callable[[dict[str, Any]], Any] | None = None,
+        on_hello: Callable[[], Any] | None = None,
         on_clock_sample: Callable[[float, float, float], Any] | None = None,
         wall: Callable[[], float] = time.time,
     ):
@@ -207,12 +208,18 @@ class LiveClient:
         self.connected = asyncio.Event()
         self.welcome: dict[str, Any] | None = None
         self.heartbeat_s = 30.0
+        self.presence_s = 15.0  # how often the server wants this desk's presence report (welcome says)
+        # A refused presence report (the server was busy, the report too soon): the reporter sends again.
+        self.on_presence_refused: Callable[[dict[str, Any]], Any] | None = None
+        self._ws: Connection | None = None  # the open connection, once welcomed (for send_frame)
         self._task: asyncio.Task | None = None
         self._stopping = False
         self.signed_out: SignedOut | None = None
         # Clock samples: welcome answers hello, pong answers ping; both carry the server's time.
         self.ping_interval_s = ping_interval_s
         self._on_welcome = on_welcome
+        # Called just before each hello: the welcome's figures are as of after this moment.
+        self._on_hello = on_hello
         self._on_clock_sample = on_clock_sample
         self._wall = wall  # the desk's clock, which clock samples are measured against
         self._pings: dict[int, float] = {}
@@ -239,6 +246,19 @@ class LiveClient:
         mine = st.cursor
         if mine.epoch != cursor.epoch or mine.seq is None or cursor.seq > mine.seq:
             st.cursor = Cursor(cursor.epoch, cursor.seq)
+
+    async def send_frame(self, frame: dict[str, Any]) -> bool:
+        """Send one frame of the desk's own (a presence report) on the open connection; False when there is
+        none or the send failed (the connection is then being replaced: send again after the next welcome)."""
+        ws = self._ws
+        if ws is None or not self.connected.is_set():
+            return False
+        try:
+            await ws.send(json.dumps(frame))
+        except Exception as exc:  # the connection is going away; the session loop notices and reconnects
+            log.debug("live: sending a %s frame failed: %r", frame.get("type"), exc)
+            return False
+        return True
 
     def start(self) -> asyncio.Task:
         self._task = asyncio.get_running_loop().create_task(self.run(), name=f"live-client-{self.station_id}")
@@ -281,6 +301,7 @@ class LiveClient:
                 log.debug("live: connection ended: %r", exc)
             finally:
                 self.connected.clear()
+                self._ws = None
             delay = full_jitter(self._rng, self.backoff_base_s, self.backoff_cap_s, attempt)
             attempt += 1
             self._retry_now.clear()
@@ -292,6 +313,8 @@ class LiveClient:
     async def _session(self, ws: Connection) -> bool:
         """Run one connection until it ends; returns whether it got as far as ``welcome``."""
         t0 = self._wall()
+        if self._on_hello is not None:
+            self._on_hello()
         await ws.send(
             json.dumps({"type": "hello", "token": self.token, "station_id": self.station_id, "proto": live.PROTO})
         )
@@ -304,8 +327,10 @@ class LiveClient:
                 self._clock_sample(t0, frame.get("server_time"))
                 self.welcome = frame
                 self.heartbeat_s = float(frame.get("heartbeat_s") or 30.0)
+                self.presence_s = float(frame.get("presence_s") or 15.0)
                 if self._on_welcome is not None:
                     self._on_welcome(frame)
+        self._ws = ws
         self.connected.set()
         self._next_ping = time.monotonic() + min(1.0, self.ping_interval_s)
         for scope, st in self._scopes.items():
@@ -392,7 +417,9 @@ class LiveClient:
             )
             return []
         if kind == "error":
-            if st is not None and frame.get("code") in ("forbidden", "not_found"):
+            if frame.get("about") == "presence" and self.on_presence_refused is not None:
+                self.on_presence_refused(frame)
+            elif st is not None and frame.get("code") in ("forbidden", "not_found"):
                 st.refused = True
                 st.awaiting = False
                 await self._out.put(ScopeRefused(scope, frame["code"], str(frame.get("message", ""))))

@@ -14,14 +14,36 @@ window before they are pruned, so a server restored from a backup can be given t
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from focusdesk.domain.timeutil import to_iso
 
+log = logging.getLogger(__name__)
+
 STUCK_AFTER_ATTEMPTS = 5
 RETENTION_S = 24 * 3600
+RETENTION_ENV = "FOCUSDESK_OUTBOX_RETENTION_H"
+
+
+def retention_from_env() -> float:
+    """How long answered commands are kept, in seconds: ``$FOCUSDESK_OUTBOX_RETENTION_H`` hours, or 24 h.
+
+    A desk must keep working at the event, so a bad value is logged and the default used."""
+    raw = os.environ.get(RETENTION_ENV, "").strip()
+    if not raw:
+        return RETENTION_S
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = -1.0
+    if not hours > 0 or hours == float("inf"):
+        log.warning("%s=%r is not a positive number of hours; keeping answered actions 24 h", RETENTION_ENV, raw)
+        return RETENTION_S
+    return hours * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,15 +156,73 @@ def mark_delivered(conn: sqlite3.Connection, watermark: int) -> int:
     ).rowcount
 
 
-def prune(conn: sqlite3.Connection, now: float, retention_s: float = RETENTION_S) -> int:
-    """Drop answered commands older than the retention window whose fact the desk has seen back."""
+def prune(
+    conn: sqlite3.Connection, now: float, retention_s: float = RETENTION_S, *, server_has: int | None = None
+) -> int:
+    """Drop answered commands older than the retention window whose fact the desk has seen back — and
+    never one above ``server_has`` (the server's watermark), which the server may still need again."""
     return conn.execute(
-        "DELETE FROM outbox WHERE state != 'queued' AND answered_at < ?"
+        "DELETE FROM outbox WHERE state != 'queued' AND answered_at < ? AND cmd_seq <= ?"
         " AND (state = 'rejected' OR type NOT IN ('checkin', 'undo_checkin', 'walkin')"
         " OR attendee_id NOT IN (SELECT id FROM attendees) OR cmd_seq IN"
         " (SELECT cmd_seq FROM facts WHERE station_id = (SELECT value FROM meta WHERE key = 'station_id')))",
-        (now - retention_s,),
+        (now - retention_s, 2**63 - 1 if server_has is None else server_has),
     ).rowcount
+
+
+@dataclass(frozen=True, slots=True)
+class Requeued:
+    """Commands the server had (answered or acknowledged) and no longer has: going out again."""
+
+    lost: int  # answered or delivered commands above the server's watermark: all are re-sent
+    requeued: int  # of which back in the queue (the rest were refused, and stay so)
+    attendees: list[str]  # whose displayed state depends on them again
+
+
+def requeue_lost(
+    conn: sqlite3.Connection, server_last: int, *, answered_before: float | None = None
+) -> Requeued | None:
+    """The server's watermark ``server_last`` is below commands it had answered or acknowledged: it has
+    lost them (restored from a backup). Put them back in the queue; None when it has lost nothing.
+
+    Only answers recorded before ``answered_before`` prove a loss: one that arrived after the watermark
+    was read (an answer racing a reconnect) says nothing about it. Applied and delivered commands go back
+    to ``queued`` (their old result stays until the new answer replaces it), so they count in the
+    optimistic view again; rejected ones stay rejected — they are re-sent, for the server's gap-free
+    numbering, but their refusal was already shown once. A re-queued walk-in's person is local again, so
+    the fresh snapshot (which lacks them) keeps them on this desk.
+    """
+    before = float("inf") if answered_before is None else answered_before
+    lost = conn.execute(
+        "SELECT count(*) FROM outbox WHERE cmd_seq > ?"
+        " AND ((state != 'queued' AND answered_at < ?) OR (state = 'queued' AND delivered = 1))",
+        (server_last, before),
+    ).fetchone()[0]
+    if not lost:
+        return None
+    walkins = [
+        r[0]
+        for r in conn.execute(
+            "SELECT attendee_id FROM outbox WHERE cmd_seq > ? AND state = 'applied' AND type = 'walkin'",
+            (server_last,),
+        )
+    ]
+    if walkins:
+        marks = ",".join("?" * len(walkins))
+        conn.execute(f"UPDATE attendees SET local_only = 1 WHERE id IN ({marks})", walkins)
+    changed = conn.execute(
+        "UPDATE outbox SET state = 'queued', delivered = 0, attempts = 0, last_error = NULL"
+        " WHERE cmd_seq > ? AND (state = 'applied' OR (state = 'queued' AND delivered = 1))",
+        (server_last,),
+    ).rowcount
+    attendees = [
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT attendee_id FROM outbox WHERE cmd_seq > ? AND state = 'queued' AND attendee_id IS NOT NULL",
+            (server_last,),
+        )
+    ]
+    return Requeued(lost, changed, attendees)
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ class Touched:
     notices: bool = False
     draws: bool = False
     reservations: bool = False  # resources, bookings, device status
+    desks: bool = False  # a desk's presence changed (the Operations board reads the server again)
 
     def merge(self, other: Touched) -> Touched:
         self.attendees |= other.attendees
@@ -59,6 +60,7 @@ class Touched:
         self.notices |= other.notices
         self.draws |= other.draws
         self.reservations |= other.reservations
+        self.desks |= other.desks
         return self
 
     def __bool__(self) -> bool:
@@ -71,6 +73,7 @@ class Touched:
             or self.notices
             or self.draws
             or self.reservations
+            or self.desks
         )
 
 
@@ -202,6 +205,8 @@ CHANGE_APPLIERS: dict[str, Applier] = {
     "attendee.upserted": _on_attendee_upserted,
     "attendee.deleted": _on_attendee_deleted,
     "checkin.recorded": _on_checkin_recorded,
+    # Presence is not kept in the replica (the board reads the server): the change only says "look again".
+    "desk.updated": lambda conn, data, ctx: Touched(desks=True),
 }
 
 

@@ -81,6 +81,7 @@ class SyncLoop:
         self._welcomed = asyncio.Event()
         self._nudged = asyncio.Event()  # a person asked to try again now (``wake``)
         self._resend_from: int | None = None
+        self._hello_at: float | None = None  # when (desk wall clock) the live channel last said hello
         self._tasks: list[asyncio.Task] = []
         self.live: LiveClient | None = None
         self.signed_out = False
@@ -101,6 +102,7 @@ class SyncLoop:
                 {self.station.scope: LiveCursor(cursor.epoch, cursor.seq)},
                 connector=self.connector,
                 on_welcome=self._on_welcome,
+                on_hello=self._on_hello,
                 on_clock_sample=self._on_clock_sample,
                 wall=lambda: self.station.clock.wall(),
             )
@@ -142,12 +144,20 @@ class SyncLoop:
         """
         answered = 0
         while True:
-            rows = self.station.next_batch(self.batch, self._resend_from)
+            # ``_resend_from`` may be lowered meanwhile (a welcome showing the server lost commands):
+            # this round works from the value it read, and leaves a newer one alone.
+            from_seq = self._resend_from
+            rows = self.station.next_batch(self.batch, from_seq)
             if not rows:
-                self._resend_from = None
+                if self._resend_from == from_seq:
+                    self._resend_from = None
                 return answered
+            # Resending, but this desk's first command from there is later: the ones between were pruned
+            # (older than the retention window). Say so, or the server would ask for them forever.
+            lost_before = rows[0].cmd_seq if from_seq is not None and rows[0].cmd_seq > from_seq else None
             try:
-                reply = await self.api.post_commands([r.wire() for r in rows])
+                extra = {} if lost_before is None else {"lost_before": lost_before}
+                reply = await self.api.post_commands([r.wire() for r in rows], **extra)
             except (Transient, Refused) as exc:
                 attempts = self.station.note_send_failure([r.cmd_seq for r in rows], exc.message)
                 exc.attempts = attempts  # type: ignore[attr-defined]
@@ -156,16 +166,22 @@ class SyncLoop:
             self.station.record_answers(reply.results)
             answered += len(reply.results)
             if reply.resend_from is not None:
-                if self._resend_from is not None and reply.resend_from >= self._resend_from:
-                    # Asked again for what we just sent from: the desk no longer holds those commands.
+                if from_seq is not None and reply.resend_from >= from_seq:
+                    # Asked again for what we just sent from (or declared lost): cannot go on.
                     self.station.problem = (
                         f"the server is missing commands {reply.resend_from}..{rows[0].cmd_seq - 1}"
                         " that this desk no longer holds"
                     )
                     raise Refused(self.station.problem, status=409)
-                self._resend_from = reply.resend_from
+                # The server lacks commands below this batch. Any it had answered before (it was
+                # restored from a backup) go back in the queue; every answer so far came before this reply.
+                self.station.on_server_watermark(reply.last_cmd_seq)
+                newer = self._resend_from if self._resend_from != from_seq else None
+                self._resend_from = reply.resend_from if newer is None else min(newer, reply.resend_from)
                 continue
-            if self._resend_from is not None:
+            if lost_before is not None and from_seq is not None:
+                self.station.note_lost_commands(from_seq, lost_before)
+            if from_seq is not None and self._resend_from == from_seq:
                 self._resend_from = rows[-1].cmd_seq + 1  # keep resending in order to the end
 
     async def _sender(self) -> None:
@@ -254,10 +270,17 @@ class SyncLoop:
         if run:
             self.station.apply_changes(run)
 
+    def _on_hello(self) -> None:
+        self._hello_at = self.station.wall()
+
     def _on_welcome(self, frame: dict[str, Any]) -> None:
         last = frame.get("last_cmd_seq")
         if isinstance(last, int):
-            self.station.on_server_watermark(last)
+            # Answers recorded after the hello went out may be newer than this watermark: no evidence.
+            resend_from = self.station.on_server_watermark(last, answered_before=self._hello_at)
+            if resend_from is not None:  # the server lost commands (a restore): re-send them now
+                current = self._resend_from
+                self._resend_from = resend_from if current is None else min(current, resend_from)
         account = frame.get("account")
         if isinstance(account, dict) and account != _known_account(self.station):
             self.station.set_account({**(self.station.account() or {}), **account})

@@ -1,5 +1,5 @@
-"""The FocusDesk app: its modes (Desk, Printers, Sync, Rooms, Notices, Drawing, Reservations, Devices) over one
-signed-in desk.
+"""The FocusDesk app: its modes (Desk, Printers, Sync, Rooms, Notices, Drawing, Reservations, Devices,
+Operations) over one signed-in desk.
 
 Thin on purpose: screens render the desk's state and send intents to ``focusdesk.station.desk.Desk``;
 the long-lived work (sync loop, printer queue) runs as workers on the app, so screens come and go
@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.signal import Signal
 
+from focusdesk.domain.roles import OPERATIONS_READ
 from focusdesk.station.engine import Update
 from focusdesk.station.printing import PrintUpdate
 from focusdesk.tui.context import DeskContext
@@ -29,6 +30,7 @@ from focusdesk.tui.screens.desk import DeskScreen
 from focusdesk.tui.screens.devices import DevicesScreen
 from focusdesk.tui.screens.drawing import DrawingScreen
 from focusdesk.tui.screens.notices import NoticesScreen
+from focusdesk.tui.screens.operations import OperationsScreen
 from focusdesk.tui.screens.printers import PrintersScreen
 from focusdesk.tui.screens.reservations import ReservationsScreen
 from focusdesk.tui.screens.room_focus import RoomFocusScreen
@@ -53,6 +55,7 @@ class FocusDeskApp(App[None]):
         "drawing": DrawingScreen,
         "reservations": ReservationsScreen,
         "devices": DevicesScreen,
+        "operations": OperationsScreen,
     }
     BINDINGS = [
         Binding("f1", "switch_mode('desk')", "Desk", id="mode.desk", tooltip="Check people in"),
@@ -65,6 +68,13 @@ class FocusDeskApp(App[None]):
             "f7", "switch_mode('reservations')", "Bookings", id="mode.reservations", tooltip="Book rooms and devices"
         ),
         Binding("f8", "switch_mode('devices')", "Devices", id="mode.devices", tooltip="Device status board"),
+        Binding(
+            "f9",
+            "switch_mode('operations')",
+            "Operations",
+            id="mode.operations",
+            tooltip="Desks, printers, check-in rate, backend health",
+        ),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Close the desk (queued check-ins are kept)"),
     ]
 
@@ -79,11 +89,15 @@ class FocusDeskApp(App[None]):
         self.print_changed: Signal[PrintUpdate] = Signal(self, "print_changed")
         # Published (coalesced, with desk_changed) after resources, bookings or device status changed.
         self.bookings_changed: Signal[None] = Signal(self, "bookings_changed")
+        # Published (coalesced, with desk_changed) after a live change about a desk's presence: the
+        # Operations board reads the server again at once.
+        self.desks_changed: Signal[None] = Signal(self, "desks_changed")
         self._desk_pending = False
         self._attention_seen: set[int] = set()
         self._notice_alerts = NoticeAlerts()
         self._notices_changed = False
         self._bookings_changed = False
+        self._desks_changed = False
 
     @property
     def desk(self) -> Any:
@@ -125,6 +139,7 @@ class FocusDeskApp(App[None]):
         touched = update.touched
         self._notices_changed |= touched.notices or touched.everything
         self._bookings_changed |= touched.reservations or touched.everything
+        self._desks_changed |= touched.desks or touched.everything
         if not self._desk_pending:
             self._desk_pending = True
             self.set_timer(COALESCE_S, self._publish_desk)
@@ -139,6 +154,9 @@ class FocusDeskApp(App[None]):
         if self._bookings_changed:
             self._bookings_changed = False
             self.bookings_changed.publish(None)
+        if self._desks_changed:
+            self._desks_changed = False
+            self.desks_changed.publish(None)
 
     def _announce_attention(self) -> None:
         """A check-in the server refused, or a conflict that went against this desk, is said at once on
@@ -179,7 +197,14 @@ class FocusDeskApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # A room display stays on its room: the mode keys are neither shown nor acted on.
-        return not (action == "switch_mode" and self.room_name is not None)
+        if action == "switch_mode" and self.room_name is not None:
+            return False
+        # The Operations board is for organizers, technicians and admins: for anyone else F9 does nothing.
+        return not (action == "switch_mode" and parameters == ("operations",) and not self.may_see_operations())
+
+    def may_see_operations(self) -> bool:
+        desk = self.context.desk
+        return desk is not None and desk.station.can(OPERATIONS_READ)
 
     def get_system_commands(self, screen: Screen[Any]):  # type: ignore[no-untyped-def]
         yield from super().get_system_commands(screen)
@@ -209,6 +234,12 @@ class FocusDeskApp(App[None]):
             "Device status board: set status, history (F8)",
             lambda: self.run_action("switch_mode('devices')"),
         )
+        if self.may_see_operations():
+            yield SystemCommand(
+                "Operations",
+                "Desks, printers, check-in rate, backend health (F9)",
+                lambda: self.run_action("switch_mode('operations')"),
+            )
 
     async def action_quit(self) -> None:
         desk = self.context.desk

@@ -76,6 +76,8 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/events/{event_id}/reservations/{reservation_id}/checkin"): {A, O, S},
     ("POST", "/api/v1/events/{event_id}/reservations/{reservation_id}/complete"): {A, O, S},
     ("POST", "/api/v1/commands"): {A, O, S},
+    ("GET", "/api/v1/events/{event_id}/operations"): {A, O, T},
+    ("GET", "/api/v1/events/{event_id}/desks/{station_id}/history"): {A, O, T},
     ("GET", "/api/v1/sync"): {A, O, S},
     ("GET", "/health"): EVERYONE,
     ("GET", "/api/v1/time"): EVERYONE,  # the server's clock: public, like /health

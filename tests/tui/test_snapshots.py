@@ -17,6 +17,7 @@ from focusdesk.tui.context import DeskContext
 from focusdesk.tui.screens import printers as printers_screen
 from tests.tui_bookings import TZ, bookings_state
 from tests.tui_offline import offline_app, offline_config, rooms_notices_draws_state
+from tests.tui_operations import FixedBoard, board_body, with_board
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
@@ -216,6 +217,23 @@ def test_devices_board(snap_compare, tmp_path, size):
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=size, run_before=open_devices)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_operations_board(snap_compare, tmp_path, size):
+    # Six desks from tests/tui_operations.py, one in each look (problems first, this desk marked), the check-in
+    # rate and the backend's health — a fixed board, read at the desk's frozen clock.
+    wall = 1_795_430_040.0
+    app = organizer_desk(tmp_path, wall)
+
+    async def open_operations(pilot):
+        with_board(app, FixedBoard(board_body(wall)))
+        await pilot.press("f9")
+        await settle(pilot, lambda: app.screen.query("#ops-board") and app.screen.desk_ids)
+        app.clear_notifications()
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_operations)
 
 
 @pytest.mark.parametrize("size", SIZES)

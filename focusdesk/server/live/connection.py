@@ -73,6 +73,7 @@ class LiveConnection:
         self._close: tuple[int, str] | None = None
         self.closed = asyncio.Event()  # set once the writer has finished (close sent or peer gone)
         self.sent = 0
+        self.last_presence_at = float("-inf")  # when this desk's last presence report was stored
         self._writer: asyncio.Task | None = None
 
     @property
@@ -109,6 +110,8 @@ class LiveConnection:
             self.hub.detach(self)
         if code == CLOSE_LAGGING:
             self._queue.clear()
+            if self.hub is not None:
+                self.hub.lagging_closes += 1
         self._wake()
 
     def _wake(self) -> None:

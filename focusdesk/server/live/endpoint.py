@@ -27,6 +27,7 @@ from focusdesk.domain.errors import DomainError
 from focusdesk.domain.roles import ATTENDEE_READ
 from focusdesk.server.deps import check_token_cached, token_problem
 from focusdesk.server.live.connection import LiveConnection
+from focusdesk.server.presence import PresenceReportRefused
 from focusdesk.server.state import ServerState
 from focusdesk.server.store.accounts import check_token, station_info
 from focusdesk.server.store.changelog import parse_event_scope
@@ -148,6 +149,7 @@ class LiveEndpoint:
                 proto=live.PROTO,
                 server_time=time.time(),
                 heartbeat_s=state.hub.heartbeat_s,
+                presence_s=state.presence.presence_s,
                 last_cmd_seq=last_cmd_seq,
                 station_id=station_id,
                 # Who signed in, so the desk shows only what this person may do (the server still checks).
@@ -203,9 +205,20 @@ class LiveEndpoint:
                 return _error("bad_frame", "ping id must be a non-negative integer")
             conn.enqueue(_frame(type="pong", id=ping_id, server_time=time.time()))
             return None
+        if kind == "presence":
+            return await self._presence(state, conn, frame)
         if kind == "hello":
             return _error("bad_frame", "hello was already received on this connection")
-        return _error("unknown_type", f"unknown frame type {kind[:40]!r}; expected sub, unsub or ping")
+        return _error("unknown_type", f"unknown frame type {kind[:40]!r}; expected sub, unsub, ping or presence")
+
+    async def _presence(self, state: ServerState, conn: LiveConnection, frame: dict) -> str | None:
+        """The desk's report about itself (domain/presence.py); answered only when refused."""
+        try:
+            await state.presence.report(conn.principal, conn.station_id, frame, conn.last_presence_at)
+        except PresenceReportRefused as exc:
+            return _error(exc.code, exc.message, about="presence")
+        conn.last_presence_at = state.presence.clock()
+        return None
 
     async def _sub(self, state: ServerState, conn: LiveConnection, frame: dict) -> str | None:
         scope, epoch, since = frame.get("scope"), frame.get("epoch"), frame.get("since")

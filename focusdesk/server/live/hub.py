@@ -196,6 +196,7 @@ class Hub:
         self.by_station: dict[str, LiveConnection] = {}
         self.gap_fills = 0
         self.published = 0
+        self.lagging_closes = 0  # connections closed because their desk fell behind (for /metrics)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task] = []
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from functools import partial
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
@@ -11,6 +14,7 @@ from focusdesk.server.deps import authenticated
 from focusdesk.server.errors import ApiError
 from focusdesk.server.state import ServerState, get_state
 from focusdesk.server.store.commands import CommandIn, apply_batches
+from focusdesk.server.store.lost_commands import declare_lost
 
 router = APIRouter(tags=["commands"])
 PATH = "/commands"
@@ -50,7 +54,11 @@ async def apply_commands(state: ServerState, principal: Principal, body: Command
         CommandIn(c.cmd_seq, c.type, c.args, c.device_time.timestamp() if c.device_time else None)
         for c in body.commands
     ]
+    if body.lost_before is not None:  # rare: only after a restore (store/lost_commands.py)
+        await state.db.write(partial(declare_lost, principal=principal, before=body.lost_before, now=time.time()))
     outcome = await state.db.write_merged(apply_batches, (principal, commands))
+    # Counted here, after the commit: a merged group that fails and is retried does not count twice.
+    state.metrics.count_commands(outcome.answered)
     results = ",".join(outcome.results)
     if outcome.resend_from is not None:
         content = (

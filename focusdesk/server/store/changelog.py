@@ -49,8 +49,13 @@ class Change:
         )
 
 
+def new_epoch() -> str:
+    """A fresh random epoch: a new scope's, or every scope's after a restore (server/backups.py)."""
+    return secrets.token_hex(8)
+
+
 def create_scope(conn: Connection, scope: str) -> str:
-    epoch = secrets.token_hex(8)
+    epoch = new_epoch()
     conn.execute(insert(scope_head).values(scope=scope, epoch=epoch, head_seq=0, min_seq=0))
     return epoch
 

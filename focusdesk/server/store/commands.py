@@ -89,6 +89,9 @@ class BatchOutcome:
     last_cmd_seq: int
     resend_from: int | None = None
     changes: list[Change] = field(default_factory=list)
+    # (type, "applied"|"rejected") of each command answered for the first time, replays left out: what
+    # /metrics counts once the outcome is committed.
+    answered: list[tuple[str, str]] = field(default_factory=list)
 
 
 class _Batch:
@@ -681,6 +684,7 @@ def apply_batches(
             continue
         batch.principal = principal
         batch.payload_index = index
+        answered: list[tuple[str, str]] = []
         for cmd in fresh:
             handler = _HANDLERS.get(cmd.type)
             try:
@@ -690,14 +694,16 @@ def apply_batches(
                         f"unknown command type '{cmd.type}'; expected one of {', '.join(COMMAND_TYPES)}",
                     )
                 answer = {"cmd_seq": cmd.cmd_seq, **handler(batch, cmd)}
+                answered.append((cmd.type, "applied"))
             except DomainError as exc:
                 answer = {"cmd_seq": cmd.cmd_seq, **_rejection(exc)}
+                answered.append((cmd.type, "rejected"))
             encoded = _encode_answer(answer)
             results.append(encoded)
             result_rows.append({"station_id": sid, "cmd_seq": cmd.cmd_seq, "result": encoded, "at": now})
         if fresh:
             watermarks[sid] = fresh[-1].cmd_seq
-        outcomes.append(BatchOutcome(results=results, last_cmd_seq=watermarks[sid]))
+        outcomes.append(BatchOutcome(results=results, last_cmd_seq=watermarks[sid], answered=answered))
 
     batch.payload_index = len(payloads) - 1
     batch.write_rows()
