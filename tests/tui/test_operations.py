@@ -153,12 +153,14 @@ def test_the_board_puts_problems_first_follows_other_desks_live_and_enter_shows_
                 await pilot.press("escape")
                 await until(pilot, lambda: app.screen is screen, what="the dialog to close")
 
-                # Desk 3 closes and says goodbye: closed at once (no timeout to wait for), and no longer a
-                # problem: it goes to the bottom of the board.
+                # Desk 3 closes and says goodbye: closed at once (no timeout to wait for). Its printer is no
+                # one's problem any more, but the two commands it closed with are: a warning, not critical.
                 await desk3.ws.send(json.dumps({"type": "presence", "leaving": True}))
                 await until(pilot, lambda: "1 closed" in plain(screen.table.border_title), what="Desk 3 closed")
                 assert "0 offline" in plain(screen.table.border_title)
-                await until(pilot, lambda: screen.desk_ids[-1] == desk3.station_id, what="Desk 3 at the bottom")
+                row = next(r for r in screen.board.rows if r.desk.station_id == desk3.station_id)
+                assert [(p.severity, p.text) for p in row.problems] == [("warning", "closed with 2 queued")]
+                assert screen.desk_ids[0] == desk1.station_id  # the stuck desk stays on top
                 assert "○ closed" in row_text(screen)
                 await app.action_quit()
         finally:

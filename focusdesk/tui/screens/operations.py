@@ -280,7 +280,7 @@ class OperationsScreen(Screen[None]):
             for key, row_cells in zip(keys, cells, strict=True):
                 for column, value in zip(COLUMNS, row_cells, strict=True):
                     if table.get_cell(key, column) != value:
-                        table.update_cell(key, column, value)
+                        table.update_cell(key, column, value, update_width=True)
             return
         keep = self._keys[table.cursor_row] if self._keys and 0 <= table.cursor_row < len(self._keys) else None
         self._keys = keys
