@@ -212,6 +212,7 @@ WARNING = "warning"
 class Problem:
     severity: str  # critical | warning
     text: str
+    code: str = ""  # what kind of problem, for code that treats one kind apart (offline, printer, stuck…)
 
 
 def is_closed(desk: DeskPresence) -> bool:
@@ -226,24 +227,28 @@ def problems(desk: DeskPresence) -> list[Problem]:
     if is_closed(desk):
         # Its printer is nobody's problem now; commands it closed with are (they wait for it to return).
         queued = report.queued if report is not None else 0
-        return [Problem(WARNING, f"closed with {queued} queued")] if queued else []
+        return [Problem(WARNING, f"closed with {queued} queued", "closed_queued")] if queued else []
     if desk.state == OFFLINE:
-        out.append(Problem(CRITICAL, f"offline ({desk.offline_reason})" if desk.offline_reason else "offline"))
+        out.append(Problem(CRITICAL, f"offline ({desk.offline_reason})" if desk.offline_reason else "offline", OFFLINE))
     if report is None:
         return out
     printer = report.printer
     if printer is None:
-        out.append(Problem(WARNING, "no printer paired"))
+        out.append(Problem(WARNING, "no printer paired", "no_printer"))
     elif printer.state not in PRINTER_WORKING and printer.state not in PRINTER_WARNING:
-        out.append(Problem(CRITICAL, f"printer {printer.state.replace('_', ' ')}"))
+        out.append(Problem(CRITICAL, f"printer {printer.state.replace('_', ' ')}", "printer"))
     elif printer.state in PRINTER_WARNING:
-        out.append(Problem(WARNING, f"printer {printer.state.replace('_', ' ')}"))
+        out.append(Problem(WARNING, f"printer {printer.state.replace('_', ' ')}", "printer"))
     if report.stuck:
-        out.append(Problem(CRITICAL, f"{report.stuck} stuck command{'s' if report.stuck != 1 else ''}"))
+        out.append(Problem(CRITICAL, f"{report.stuck} stuck command{'s' if report.stuck != 1 else ''}", "stuck"))
     if report.print_failed:
-        out.append(Problem(WARNING, f"{report.print_failed} failed print{'s' if report.print_failed != 1 else ''}"))
+        out.append(
+            Problem(
+                WARNING, f"{report.print_failed} failed print{'s' if report.print_failed != 1 else ''}", "print_failed"
+            )
+        )
     if report.clock_offset_ms is not None and abs(report.clock_offset_ms) >= CLOCK_WARN_MS:
-        out.append(Problem(WARNING, f"clock off by {report.clock_offset_ms / 1000:+.0f} s"))
+        out.append(Problem(WARNING, f"clock off by {report.clock_offset_ms / 1000:+.0f} s", "clock"))
     out.sort(key=lambda p: p.severity != CRITICAL)
     return out
 
@@ -275,7 +280,7 @@ def per_minute(times: list[float], now: float, minutes: int) -> list[int]:
 def describe(desk: DeskPresence) -> str:
     """One line for a history entry: the state, then what was wrong (or that all was well)."""
     head = desk.state if desk.state == ONLINE or not desk.offline_reason else f"offline ({desk.offline_reason})"
-    found = [p.text for p in problems(desk) if not p.text.startswith("offline")]
+    found = [p.text for p in problems(desk) if p.code != OFFLINE]
     report = desk.report
     if report is not None and report.queued:
         found.append(f"{report.queued} queued")

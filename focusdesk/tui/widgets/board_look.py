@@ -140,9 +140,9 @@ def other_problems(row: BoardRow) -> list[Problem]:
     ("signed off", "no report for 60 s") stays."""
     desk, out = row.desk, []
     for problem in row.problems:
-        if desk.state == OFFLINE and problem.text.startswith("offline"):
+        if problem.code == OFFLINE:
             if desk.offline_reason:
-                out.append(Problem(problem.severity, desk.offline_reason))
+                out.append(Problem(problem.severity, desk.offline_reason, OFFLINE))
         else:
             out.append(problem)
     return out
