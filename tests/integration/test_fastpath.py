@@ -64,3 +64,19 @@ def test_a_cached_token_that_is_not_a_desk_still_gets_not_a_desk(server, admin):
     admin.get("/api/v1/events")  # admin's token is now cached
     r = admin.post("/api/v1/commands", json={"commands": [{"cmd_seq": 1, "type": "checkin", "args": {}}]})
     assert r.status_code == 400 and r.json()["code"] == "not_a_desk"
+
+
+def test_desk_check_ins_are_written_the_two_statement_way_on_postgresql(server, admin, backend):
+    """On PostgreSQL a group of check-ins goes store/checkins_pg.py's way; the answers are the same."""
+    event = make_event(admin)
+    people = add_attendees(admin, event["id"], [{"name": f"P{i}"} for i in range(3)])
+    d = _desk(server, admin, event["id"])
+    answers = [d.checkin(event["id"], p["id"]) for p in people] + [d.checkin(event["id"], people[0]["id"])]
+    assert [a["status"] for a in answers] == ["applied"] * 4
+    assert answers[-1]["already_checked_in"]["station"] == "Fast desk"
+    assert answers[-1]["attendee"]["checkin_count"] == 2
+    stats = server.state.db.writer_stats
+    if backend == "postgresql":
+        assert stats["fast_groups"] >= 1 and stats["units"] >= 4
+    else:  # SQLite's single writer has no such way
+        assert "fast_groups" not in stats

@@ -78,19 +78,7 @@ def append_changes(
     head = _BUMP_HEAD.scalar(conn, {"scope": scope, "n": n})
     if head is None:
         raise LookupError(f"no change log for scope {scope}")
-    first = head - n + 1
-    changes = [
-        Change(
-            scope=scope,
-            seq=first + i,
-            at=now,
-            kind=kind,
-            entity_id=entity_id,
-            data=data if isinstance(data, str) else json.dumps(data, separators=(",", ":")),
-            origin=origin if isinstance(origin, str) else origin[i],
-        )
-        for i, (kind, entity_id, data) in enumerate(entries)
-    ]
+    changes = numbered_changes(scope, entries, origin=origin, now=now, first=head - n + 1)
     _INSERT_CHANGE.many(
         conn,
         [
@@ -108,6 +96,24 @@ def append_changes(
     )
     publish_after_commit(conn, changes)
     return changes
+
+
+def numbered_changes(
+    scope: str, entries: list[tuple[str, str, object]], *, origin: str | list[str], now: float, first: int
+) -> list[Change]:
+    """The changes ``entries`` become once the head has given them the seqs ``first``, ``first + 1``, …"""
+    return [
+        Change(
+            scope=scope,
+            seq=first + i,
+            at=now,
+            kind=kind,
+            entity_id=entity_id,
+            data=data if isinstance(data, str) else json.dumps(data, separators=(",", ":")),
+            origin=origin if isinstance(origin, str) else origin[i],
+        )
+        for i, (kind, entity_id, data) in enumerate(entries)
+    ]
 
 
 # The head bump takes the scope_head row lock (PostgreSQL) for the rest of the transaction: that is

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
@@ -94,7 +96,7 @@ class BatchOutcome:
     answered: list[tuple[str, str]] = field(default_factory=list)
 
 
-class _Batch:
+class Batch:
     """In-memory working set of one batch: loaded rows, pending writes, emitted changes."""
 
     def __init__(self, conn: Connection, now: float):
@@ -115,20 +117,21 @@ class _Batch:
     # -- loading -------------------------------------------------------------------------------
 
     def preload(self, commands: list[CommandIn]) -> None:
-        ids = {
-            c.args["attendee_id"]
-            for c in commands
-            if c.type in ("checkin", "undo_checkin") and isinstance(c.args.get("attendee_id"), str)
-        }
-        if not ids:
-            return
-        for row in _ATTENDEES_WITH_EVENT.mappings(self.conn, sorted(ids)):
+        ids = attendee_ids_of(commands)
+        if ids:
+            self.load_attendees(_ATTENDEES_WITH_EVENT.mappings(self.conn, ids))
+            self.load_facts(_FACTS_OF.rows(self.conn, list(self.attendees)))
+
+    def load_attendees(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Rows of attendees joined with their event's ``ev_status`` and ``ev_timezone``."""
+        for row in rows:
             event = {"id": row["event_id"], "status": row.pop("ev_status"), "timezone": row.pop("ev_timezone")}
             self.events.setdefault(event["id"], event)
             self.attendees[row["id"]] = row
-        for attendee_id, kind, at, station_id, station_name, cmd_seq, recorded_at in _FACTS_OF.rows(
-            self.conn, list(self.attendees)
-        ):
+
+    def load_facts(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Rows of (attendee_id, kind, at, station_id, station_name, cmd_seq, recorded_at)."""
+        for attendee_id, kind, at, station_id, station_name, cmd_seq, recorded_at in rows:
             self.facts.setdefault(attendee_id, []).append(
                 rule.Fact(kind, at, station_id, station_name, cmd_seq, recorded_at)
             )
@@ -165,12 +168,20 @@ class _Batch:
         on PostgreSQL every other writer of the scope (this instance's next group, other instances)
         waits on that lock — the less work after it, the shorter they wait.
         """
-        conn = self.conn
+        made = {
+            scope: append_changes(self.conn, scope, entries, origin=self.origins(scope), now=self.now)
+            for scope, entries in self.entries.items()
+        }
+        return self.changes_by_payload(made)
+
+    def origins(self, scope: str) -> list[str]:
+        return [origin for origin, _index in self.entry_owner[scope]]
+
+    def changes_by_payload(self, made: dict[str, list[Change]]) -> list[list[Change]]:
+        """The changes logged for each scope, handed back to the payloads whose commands made them."""
         per_payload: list[list[Change]] = [[] for _ in range(self.payload_index + 1)]
-        for scope, entries in self.entries.items():
-            owners = self.entry_owner[scope]
-            made = append_changes(conn, scope, entries, origin=[o for o, _ in owners], now=self.now)
-            for change, (_origin, index) in zip(made, owners, strict=True):
+        for scope, changes in made.items():
+            for change, (_origin, index) in zip(changes, self.entry_owner[scope], strict=True):
                 per_payload[index].append(change)
         return per_payload
 
@@ -202,7 +213,7 @@ _FACTS_OF = PreparedIn(
     ).where(checkins.c.attendee_id.in_(ids))
 )
 _EVENT = Prepared(select(events.c.id, events.c.status, events.c.timezone).where(events.c.id == bindparam("event_id")))
-_FACT_COLUMNS = (
+FACT_COLUMNS = (
     "event_id",
     "attendee_id",
     "kind",
@@ -213,7 +224,7 @@ _FACT_COLUMNS = (
     "cmd_seq",
     "user_id",
 )
-_INSERT_FACT = Prepared(insert(checkins).values({c: bindparam(c) for c in _FACT_COLUMNS}))
+_INSERT_FACT = Prepared(insert(checkins).values({c: bindparam(c) for c in FACT_COLUMNS}))
 _STATIONS = PreparedIn(
     lambda ids: (
         select(stations.c.id, stations.c.last_cmd_seq, stations.c.name)
@@ -272,12 +283,12 @@ def _unexpected_args(args: dict[str, Any], allowed: set[str], problems: list[Fie
 # -- handlers ------------------------------------------------------------------------------------
 
 
-def _require_checkin_permission(batch: _Batch, event_id: int) -> None:
+def _require_checkin_permission(batch: Batch, event_id: int) -> None:
     if not batch.principal.can(CHECKIN, event_id):
         raise DomainError("forbidden", f"your account may not check people in at event {event_id}")
 
 
-def _record(batch: _Batch, cmd: CommandIn, att: dict[str, Any], kind: str) -> dict[str, Any]:
+def _record(batch: Batch, cmd: CommandIn, att: dict[str, Any], kind: str) -> dict[str, Any]:
     """Add one fact for ``att`` and fold it into the attendee's state; returns the command's result."""
     principal = batch.principal
     fact = rule.Fact(
@@ -346,7 +357,7 @@ def _record(batch: _Batch, cmd: CommandIn, att: dict[str, Any], kind: str) -> di
     return result
 
 
-def _checkin_like(batch: _Batch, cmd: CommandIn, kind: str) -> dict[str, Any]:
+def _checkin_like(batch: Batch, cmd: CommandIn, kind: str) -> dict[str, Any]:
     problems: list[FieldProblem] = []
     _unexpected_args(cmd.args, {"event_id", "attendee_id"}, problems)
     event_id = _arg_event_id(cmd.args, problems)
@@ -370,15 +381,15 @@ def _checkin_like(batch: _Batch, cmd: CommandIn, kind: str) -> dict[str, Any]:
     return _record(batch, cmd, att, kind)
 
 
-def _checkin(batch: _Batch, cmd: CommandIn) -> dict[str, Any]:
+def _checkin(batch: Batch, cmd: CommandIn) -> dict[str, Any]:
     return _checkin_like(batch, cmd, rule.CHECKIN)
 
 
-def _undo(batch: _Batch, cmd: CommandIn) -> dict[str, Any]:
+def _undo(batch: Batch, cmd: CommandIn) -> dict[str, Any]:
     return _checkin_like(batch, cmd, rule.UNDO)
 
 
-def _walkin(batch: _Batch, cmd: CommandIn) -> dict[str, Any]:
+def _walkin(batch: Batch, cmd: CommandIn) -> dict[str, Any]:
     args = cmd.args
     problems: list[FieldProblem] = []
     _unexpected_args(args, {"event_id", "attendee", "check_in"}, problems)
@@ -448,7 +459,7 @@ def _walkin(batch: _Batch, cmd: CommandIn) -> dict[str, Any]:
     }
 
 
-def _refuse_duplicates(batch: _Batch, event_id: int, attendee_id: str, email: str | None, qr: str | None) -> None:
+def _refuse_duplicates(batch: Batch, event_id: int, attendee_id: str, email: str | None, qr: str | None) -> None:
     if (
         attendee_id in batch.attendees
         or batch.conn.execute(select(attendees.c.id).where(attendees.c.id == attendee_id)).first()
@@ -492,7 +503,7 @@ _ROOM_PERMISSION = {
 }
 
 
-def _open_event(batch: _Batch, cmd: CommandIn, permission: str, what: str) -> int:
+def _open_event(batch: Batch, cmd: CommandIn, permission: str, what: str) -> int:
     problems: list[FieldProblem] = []
     event_id = _arg_event_id(cmd.args, problems)
     if problems:
@@ -504,12 +515,12 @@ def _open_event(batch: _Batch, cmd: CommandIn, permission: str, what: str) -> in
     return event_id
 
 
-def _emit_all(batch: _Batch, event_id: int, entries: list[tuple[str, str, object]]) -> None:
+def _emit_all(batch: Batch, event_id: int, entries: list[tuple[str, str, object]]) -> None:
     for kind, entity_id, data in entries:
         batch.emit(event_id, kind, entity_id, data)
 
 
-def _room(batch: _Batch, cmd: CommandIn) -> dict[str, Any]:
+def _room(batch: Batch, cmd: CommandIn) -> dict[str, Any]:
     event_id = _open_event(batch, cmd, *_ROOM_PERMISSION[cmd.type])
     actor = batch.principal.station_name or batch.principal.email
     answer, entries = room_store.change_room(
@@ -519,7 +530,7 @@ def _room(batch: _Batch, cmd: CommandIn) -> dict[str, Any]:
     return answer
 
 
-def _notice_post(batch: _Batch, cmd: CommandIn) -> dict[str, Any]:
+def _notice_post(batch: Batch, cmd: CommandIn) -> dict[str, Any]:
     event_id = _open_event(batch, cmd, NOTICE_POST, "send notices")
     answer, entries = notice_store.post_notice(
         batch.conn, event_id=event_id, principal=batch.principal, args=cmd.args, now=batch.now
@@ -528,7 +539,7 @@ def _notice_post(batch: _Batch, cmd: CommandIn) -> dict[str, Any]:
     return answer
 
 
-def _notice_ack(batch: _Batch, cmd: CommandIn) -> dict[str, Any]:
+def _notice_ack(batch: Batch, cmd: CommandIn) -> dict[str, Any]:
     event_id = _open_event(batch, cmd, NOTICE_READ, "read notices")
     tz = batch.event(event_id)["timezone"]
     answer, entries = notice_store.acknowledge(
@@ -552,7 +563,7 @@ _RESERVATION_PERMISSION = {
 }
 
 
-def _reservation(batch: _Batch, cmd: CommandIn) -> dict[str, Any]:
+def _reservation(batch: Batch, cmd: CommandIn) -> dict[str, Any]:
     event_id = _open_event(batch, cmd, *_RESERVATION_PERMISSION[cmd.type])
     principal = batch.principal
     actor = principal.station_name or principal.email
@@ -664,20 +675,59 @@ def apply_batches(
     requests from the same desk in one pass behave exactly as if they had come one after the other.
     """
     now = time.time() if now is None else now
+    watermarks = ensure_stations(conn, desks_of(payloads), now)
+    batch = Batch(conn, now)
+    batch.preload([c for _p, cmds in payloads for c in cmds])
+    outcomes, result_rows = decide(batch, payloads, watermarks, partial(_replayed_results, conn))
+    batch.write_rows()
+    if result_rows:
+        _INSERT_RESULT.many(conn, result_rows)
+        _UPDATE_WATERMARK.many(conn, [{"b_id": sid, "b_last": last, "b_seen": now} for sid, last in watermarks.items()])
+    for outcome, changes in zip(outcomes, batch.append_log(), strict=True):
+        outcome.changes = changes
+    return outcomes
+
+
+def desks_of(payloads: list[tuple[Principal, list[CommandIn]]]) -> dict[str, str]:
+    """The desks sending ``payloads``: station id -> the name the desk goes by now."""
     desks: dict[str, str] = {}
     for principal, _cmds in payloads:
         assert principal.station_id, "the router only lets desk tokens send commands"
         desks.setdefault(principal.station_id, principal.station_name or principal.station_id)
-    watermarks = ensure_stations(conn, desks, now)
+    return desks
 
-    batch = _Batch(conn, now)
-    batch.preload([c for _p, cmds in payloads for c in cmds])
+
+def attendee_ids_of(commands: Iterable[CommandIn]) -> list[str]:
+    """The attendees check-in and undo commands name (what a batch loads), sorted: rows are locked in order."""
+    return sorted(
+        {
+            c.args["attendee_id"]
+            for c in commands
+            if c.type in ("checkin", "undo_checkin") and isinstance(c.args.get("attendee_id"), str)
+        }
+    )
+
+
+Replayed = Callable[[str, list[int]], list[str]]
+
+
+def decide(
+    batch: Batch,
+    payloads: list[tuple[Principal, list[CommandIn]]],
+    watermarks: dict[str, int],
+    replayed: Replayed,
+) -> tuple[list[BatchOutcome], list[dict[str, Any]]]:
+    """Apply the payloads' commands to the loaded ``batch`` in memory, in order; returns each payload's
+    outcome and the result rows to store. ``watermarks`` (station id -> last applied) move as commands are
+    answered; ``replayed(station_id, seqs)`` gives the stored answers of commands already applied."""
     outcomes: list[BatchOutcome] = []
     result_rows: list[dict[str, Any]] = []
+    now = batch.now
     for index, (principal, commands) in enumerate(payloads):
         sid = principal.station_id
         last = watermarks[sid]
-        results = _replayed_results(conn, sid, [c.cmd_seq for c in commands if c.cmd_seq <= last])
+        old = [c.cmd_seq for c in commands if c.cmd_seq <= last]
+        results = replayed(sid, old) if old else []
         fresh = [c for c in commands if c.cmd_seq > last]
         if fresh and fresh[0].cmd_seq != last + 1:
             outcomes.append(BatchOutcome(results=results, last_cmd_seq=last, resend_from=last + 1))
@@ -704,22 +754,12 @@ def apply_batches(
         if fresh:
             watermarks[sid] = fresh[-1].cmd_seq
         outcomes.append(BatchOutcome(results=results, last_cmd_seq=watermarks[sid], answered=answered))
-
     batch.payload_index = len(payloads) - 1
-    batch.write_rows()
-    if result_rows:
-        _INSERT_RESULT.many(conn, result_rows)
-        _UPDATE_WATERMARK.many(conn, [{"b_id": sid, "b_last": last, "b_seen": now} for sid, last in watermarks.items()])
-    per_payload = batch.append_log()
-    for outcome, changes in zip(outcomes, per_payload, strict=True):
-        outcome.changes = changes
-    return outcomes
+    return outcomes, result_rows
 
 
 def _replayed_results(conn: Connection, station_id: str, seqs: list[int]) -> list[str]:
     """Stored answers for commands already applied: the same answer, no second effect."""
-    if not seqs:
-        return []
     stored = dict(_STORED_RESULTS.rows(conn, seqs, station_id=station_id))
     return [
         stored.get(seq) or dumps({"cmd_seq": seq, "status": "applied", "message": "already applied"}) for seq in seqs
