@@ -378,13 +378,8 @@ class _PgGroupCommitter:
         if self._fast is not None:
             done = await self._try_fast(payloads)
             if done is not None:
-                results, published = done
-                self.groups += 1
-                self.units += len(group)
                 self.fast_groups += 1
-                self._publish_safely(published)
-                for (_payload, future), result in zip(group, results, strict=True):
-                    _settle(future, result=result)
+                self._committed(group, *done)
                 return
         try:
             results, published = await _retrying(self._engine, _collecting(lambda c: merge_fn(c, payloads)))
@@ -404,6 +399,10 @@ class _PgGroupCommitter:
                 self._publish_safely(published)
                 _settle(future, result=result)
             return
+        self._committed(group, results, published)
+
+    def _committed(self, group: list[tuple[Any, asyncio.Future]], results: list[Any], published: list[Any]) -> None:
+        """A group written in one go, either way: announce it, then answer each request."""
         self.groups += 1
         self.units += len(group)
         self._publish_safely(published)
