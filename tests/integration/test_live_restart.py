@@ -69,15 +69,17 @@ def test_desks_converge_after_the_server_is_killed_under_live_load(server_databa
             for c, m in zip(clients, models, strict=True):
                 c.start()
                 consumers.append(asyncio.create_task(consume(c, m)))
-            thread = threading.Thread(target=drive)
-            thread.start()
-            # Every desk is connected before the kill (on a loaded machine 0.6 s was not always enough),
-            # and some check-ins have flowed.
+            # Every desk is connected before the load starts and the kill lands in the middle of it (on a
+            # loaded machine 0.6 s was not always enough to connect, and a load started earlier could be
+            # over by the kill: the desks converged at once and were stopped before they had reconnected).
             deadline = asyncio.get_running_loop().time() + 30
             while not all(c.stats.connects >= 1 for c in clients):
                 assert asyncio.get_running_loop().time() < deadline, "the desks never connected"
                 await asyncio.sleep(0.05)
+            thread = threading.Thread(target=drive)
+            thread.start()
             await asyncio.sleep(0.6)
+            assert thread.is_alive(), "the load was over before the kill"
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
             await asyncio.sleep(0.3)
